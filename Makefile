@@ -1,0 +1,56 @@
+# One entry point for people and CI. `make demo` and `make check` install
+# what they need on a fresh Debian 12 machine (as root) first.
+SHELL := /bin/bash
+SWIFT ?= swift
+STATIC_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-static
+DEB_PACKAGES := libblkid-dev liblz4-dev lz4 qemu-system-x86 qemu-utils linux-image-amd64 initramfs-tools \
+	busybox-static gdisk cpio e2fsprogs zstd kmod util-linux fdisk binutils clang
+
+.PHONY: all deps build static test unit fuzz boot-test demo check clean
+
+all: build static
+
+# apt-get update once, then install only what is missing.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+# Host tools (resume-image, resume-probe) in build/release.
+build:
+	$(SWIFT) build -c release
+	mkdir -p build/release
+	cp "$$($(SWIFT) build -c release --show-bin-path)"/resume-{image,probe,agent} build/release/
+
+# The agent: static, stripped, Foundation-free, in build/static.
+static:
+	$(SWIFT) build $(STATIC_FLAGS) --product resume-agent
+	mkdir -p build/static
+	cp "$$($(SWIFT) build $(STATIC_FLAGS) --show-bin-path)"/resume-agent build/static/resume-agent
+	strip build/static/resume-agent
+	@ls -l build/static/resume-agent | awk '{print "build/static/resume-agent:", $$5, "bytes (stripped)"}'
+	@if ldd build/static/resume-agent >/dev/null 2>&1; then echo "resume-agent is not static" >&2; exit 1; fi
+
+unit:
+	$(SWIFT) test
+
+fuzz:
+	bash fuzz/run.sh
+
+boot-test: build static
+	bash Tests/boot/run.sh
+
+# The tests: unit, fuzz, QEMU boot scenarios.
+check: deps
+	$(MAKE) unit
+	$(MAKE) fuzz
+	$(MAKE) boot-test
+
+# The demo: build everything and boot the QEMU system through the agent.
+demo: deps build static
+	bash mkimage/demo.sh
+
+clean:
+	rm -rf .build .build-static build

@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+//
+// Layout (see docs/ARCHITECTURE.md):
+//   ResumeCore      pure: image format, hashes, ELF, command line, the boot decision. No I/O.
+//   ResumeSystem    the one layer that makes system calls (with a seam for tests).
+//   ResumeAgentKit  what the agent and resume-probe do, on top of the two above.
+//   resume-agent    the static binary in the initramfs (also answers as resume-probe).
+//   resume-probe    the same diagnostics as a host command.
+//   resume-image    the host tool that makes, inspects, verifies and invalidates images.
+import PackageDescription
+
+let package = Package(
+    name: "FastResume",
+    products: [
+        .executable(name: "resume-agent", targets: ["resume-agent"]),
+        .executable(name: "resume-probe", targets: ["resume-probe"]),
+        .executable(name: "resume-image", targets: ["resume-image"]),
+        .library(name: "ResumeCore", targets: ["ResumeCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBlkid", pkgConfig: "blkid",
+                       providers: [.apt(["libblkid-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4",
+                       providers: [.apt(["liblz4-dev"])]),
+        .target(name: "CResumeShims"),
+        .target(name: "ResumeCore", dependencies: ["CLZ4"]),
+        .target(name: "ResumeSystem", dependencies: [
+            "ResumeCore", "CBlkid", "CResumeShims",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .target(name: "ResumeAgentKit", dependencies: ["ResumeCore", "ResumeSystem"]),
+        .executableTarget(name: "resume-agent", dependencies: ["ResumeAgentKit"]),
+        .executableTarget(name: "resume-probe", dependencies: ["ResumeAgentKit"]),
+        .executableTarget(name: "resume-image", dependencies: [
+            "ResumeCore", "ResumeSystem",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "ResumeCoreTests", dependencies: ["ResumeCore"]),
+        .testTarget(name: "ResumeSystemTests", dependencies: ["ResumeAgentKit", "ResumeSystem", "ResumeCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,57 @@
+// Thin C shims: constants Swift cannot import (function-like macros) and
+// wrappers for variadic calls (ioctl, syscall). No logic lives here.
+#ifndef RESUME_SHIMS_H
+#define RESUME_SHIMS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+// ioctl numbers (linux/fs.h, linux/suspend_ioctls.h).
+extern const unsigned long resume_BLKGETSIZE64;
+extern const unsigned long resume_BLKFLSBUF;
+extern const unsigned long resume_SNAPSHOT_FREEZE;
+extern const unsigned long resume_SNAPSHOT_UNFREEZE;
+extern const unsigned long resume_SNAPSHOT_ATOMIC_RESTORE;
+extern const unsigned long resume_SNAPSHOT_FREE;
+extern const unsigned long resume_SNAPSHOT_GET_IMAGE_SIZE;
+extern const unsigned long resume_SNAPSHOT_CREATE_IMAGE;
+extern const unsigned long resume_SNAPSHOT_POWER_OFF;
+
+// syscall numbers and reboot magic (asm/unistd.h, linux/reboot.h, linux/kexec.h).
+extern const long resume_SYS_kexec_load;
+extern const long resume_SYS_kexec_file_load;
+extern const int resume_LINUX_REBOOT_CMD_KEXEC;
+extern const int resume_LINUX_REBOOT_CMD_POWER_OFF;
+extern const unsigned long resume_KEXEC_ARCH_DEFAULT;
+extern const unsigned long resume_KEXEC_PRESERVE_CONTEXT;
+extern const unsigned long resume_KEXEC_FILE_NO_INITRAMFS;
+extern const unsigned long resume_KEXEC_FILE_UNLOAD;
+extern const unsigned int resume_MFD_CLOEXEC;
+
+/// Mirrors `struct kexec_segment` from linux/kexec.h (checked by _Static_assert).
+struct resume_kexec_segment {
+    const void *buf;
+    size_t bufsz;
+    unsigned long mem;
+    size_t memsz;
+};
+
+/// ioctl(2) with one pointer argument.
+int resume_ioctl_ptr(int fd, unsigned long request, void *arg);
+/// ioctl(2) with one integer argument.
+int resume_ioctl_int(int fd, unsigned long request, unsigned long arg);
+/// kexec_file_load(2): no libc wrapper exists.
+long resume_kexec_file_load(int kernel_fd, int initrd_fd, unsigned long cmdline_len,
+                            const char *cmdline, unsigned long flags);
+/// kexec_load(2): no libc wrapper exists.
+long resume_kexec_load(unsigned long entry, unsigned long nr_segments,
+                       const struct resume_kexec_segment *segments, unsigned long flags);
+/// open(2) with a mode (variadic in C).
+int resume_open(const char *path, int flags, unsigned int mode);
+/// statfs(2)'s f_type for `path`, or -1 with errno set.
+long resume_statfs_type(const char *path);
+/// The current errno, for wrappers that cannot read it through Swift's Glibc.
+int resume_errno(void);
+
+#endif

@@ -1,0 +1,63 @@
+#define _GNU_SOURCE
+#include "resume_shims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/kexec.h>
+#include <linux/reboot.h>
+#include <linux/suspend_ioctls.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+const unsigned long resume_BLKGETSIZE64 = BLKGETSIZE64;
+const unsigned long resume_BLKFLSBUF = BLKFLSBUF;
+const unsigned long resume_SNAPSHOT_FREEZE = SNAPSHOT_FREEZE;
+const unsigned long resume_SNAPSHOT_UNFREEZE = SNAPSHOT_UNFREEZE;
+const unsigned long resume_SNAPSHOT_ATOMIC_RESTORE = SNAPSHOT_ATOMIC_RESTORE;
+const unsigned long resume_SNAPSHOT_FREE = SNAPSHOT_FREE;
+const unsigned long resume_SNAPSHOT_GET_IMAGE_SIZE = SNAPSHOT_GET_IMAGE_SIZE;
+const unsigned long resume_SNAPSHOT_CREATE_IMAGE = SNAPSHOT_CREATE_IMAGE;
+const unsigned long resume_SNAPSHOT_POWER_OFF = SNAPSHOT_POWER_OFF;
+
+const long resume_SYS_kexec_load = SYS_kexec_load;
+const long resume_SYS_kexec_file_load = SYS_kexec_file_load;
+const int resume_LINUX_REBOOT_CMD_KEXEC = LINUX_REBOOT_CMD_KEXEC;
+const int resume_LINUX_REBOOT_CMD_POWER_OFF = LINUX_REBOOT_CMD_POWER_OFF;
+const unsigned long resume_KEXEC_ARCH_DEFAULT = KEXEC_ARCH_DEFAULT;
+const unsigned long resume_KEXEC_PRESERVE_CONTEXT = KEXEC_PRESERVE_CONTEXT;
+const unsigned long resume_KEXEC_FILE_NO_INITRAMFS = KEXEC_FILE_NO_INITRAMFS;
+const unsigned long resume_KEXEC_FILE_UNLOAD = KEXEC_FILE_UNLOAD;
+const unsigned int resume_MFD_CLOEXEC = MFD_CLOEXEC;
+
+_Static_assert(sizeof(struct resume_kexec_segment) == sizeof(struct kexec_segment),
+               "resume_kexec_segment must mirror struct kexec_segment");
+_Static_assert(offsetof(struct resume_kexec_segment, mem) == offsetof(struct kexec_segment, mem),
+               "kexec_segment.mem offset");
+_Static_assert(offsetof(struct resume_kexec_segment, memsz) == offsetof(struct kexec_segment, memsz),
+               "kexec_segment.memsz offset");
+
+int resume_ioctl_ptr(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
+int resume_ioctl_int(int fd, unsigned long request, unsigned long arg) { return ioctl(fd, request, arg); }
+
+long resume_kexec_file_load(int kernel_fd, int initrd_fd, unsigned long cmdline_len,
+                            const char *cmdline, unsigned long flags) {
+    return syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, cmdline_len, cmdline, flags);
+}
+
+long resume_kexec_load(unsigned long entry, unsigned long nr_segments,
+                       const struct resume_kexec_segment *segments, unsigned long flags) {
+    return syscall(SYS_kexec_load, entry, nr_segments, segments, flags);
+}
+
+int resume_open(const char *path, int flags, unsigned int mode) { return open(path, flags, mode); }
+int resume_errno(void) { return errno; }
+
+long resume_statfs_type(const char *path) {
+    struct statfs fs;
+    if (statfs(path, &fs) != 0) return -1;
+    return (long)fs.f_type;
+}

@@ -1,0 +1,151 @@
+import ResumeCore
+import ResumeSystem
+
+/// The boot-time agent: decide whether this boot resumes, and otherwise
+/// hand the normal boot a machine with all of its memory online.
+///
+/// Order of work, and why:
+///  1. refuse the wrong context (not an initramfs) unless told otherwise;
+///  2. read the command line (noresume wins over everything);
+///  3. find candidates (a named device, waited for with a bound; or a scan);
+///  4. check each image in full before anything irreversible;
+///  5. decide (a value, `Decider`), log the decision with its reason;
+///  6. no resume: online every memory block and return, so the boot goes on.
+/// Nothing here mounts or writes a filesystem.
+public struct Agent {
+    public struct Options: Sendable {
+        public var dryRun = false
+        /// Run outside an initramfs (tests, a person trying it on a host).
+        public var anyContext = false
+        /// Use this instead of /proc/cmdline.
+        public var cmdline: String?
+        public init() {}
+    }
+
+    public enum Exit: Int32 {
+        /// The normal boot goes on.
+        case continueBoot = 0
+        /// Refused to run (wrong context, bad arguments): nothing was done.
+        case refused = 2
+    }
+
+    let system: BootSystem
+    let options: Options
+
+    public init(system: BootSystem, options: Options) {
+        self.system = system
+        self.options = options
+    }
+
+    /// What this agent can restore on this kernel; nil when it can.
+    public static func restorable(_ kind: ImageKind) -> String? {
+        switch kind {
+        case .kernel: "restoring kernel images (kexec_file_load) is not implemented in this version"
+        case .segments: "restoring segments images (kexec_load) is not implemented in this version"
+        case .snapshot: "restoring snapshot images (/dev/snapshot) is not implemented in this version"
+        }
+    }
+
+    /// Looks, decides, and (unless dry-run) acts. Returns only when the
+    /// normal boot should go on.
+    public func run() -> Exit {
+        let start = system.monotonicMilliseconds()
+        guard options.anyContext || options.dryRun || system.rootIsInitramfs() else {
+            system.log("refusing to run: / is not an initramfs (use --dry-run to see what it would do, or --any-context)")
+            return .refused
+        }
+        let cmdlineText = options.cmdline ?? ((try? system.readText("/proc/cmdline")) ?? "")
+        let settings = AgentSettings(KernelCommandLine(cmdlineText))
+        let dryRun = options.dryRun || settings.dryRun
+        system.log("start\(dryRun ? " (dry run: nothing will be changed)" : "")")
+        for warning in settings.warnings { system.log("warning: \(warning)") }
+
+        let (search, devices) = look(settings)
+        let decision = Decider.decide(search: search, devices: devices, restorable: Self.restorable)
+        system.log(decision.logLine)
+
+        if case .resume = decision {
+            // Unreachable until a restore path exists (restorable says no);
+            // kept so the shape of the flow is the final one.
+            system.log("no restore path: continuing the normal boot")
+        }
+        bringMemoryOnline(dryRun: dryRun)
+        let elapsed = system.monotonicMilliseconds() - start
+        system.log("handover after \(elapsed) ms, peak memory \(peakMemoryKiB().map(String.init) ?? "unknown") KiB")
+        return .continueBoot
+    }
+
+    /// Steps 2-4: where to look, and what each device holds.
+    func look(_ settings: AgentSettings) -> (Search, [ProbedDevice]) {
+        if settings.noresume {
+            system.log("noresume given: not probing")
+            return (.skipped(reason: "noresume given"), [])
+        }
+        if settings.delaySeconds > 0 {
+            system.log("resumedelay: waiting \(settings.delaySeconds) s before probing")
+            system.sleep(milliseconds: settings.delaySeconds * 1000)
+        }
+        let base = settings.offsetPages * ImageHeader.pageSize
+        if let spec = settings.device {
+            var path = DeviceDiscovery.locate(spec, system)
+            if path == nil {
+                system.log("waiting up to \(settings.waitSeconds) s for \(spec)")
+                path = DeviceDiscovery.wait(for: spec, seconds: settings.waitSeconds, system)
+                if path == nil { system.log("\(spec) did not appear within \(settings.waitSeconds) s") }
+            }
+            guard let path else { return (.named(spec, found: nil, waitedSeconds: settings.waitSeconds), []) }
+            let device = ProbedDevice(path: path, finding: DeviceDiscovery.examine(path, base: base, scanning: false, system))
+            report(device)
+            return (.named(spec, found: path, waitedSeconds: settings.waitSeconds), [device])
+        }
+        guard settings.scan else {
+            return (.skipped(reason: "no resume= device and resume_agent.scan=0"), [])
+        }
+        let devices = DeviceDiscovery.blockDevices(system).map {
+            ProbedDevice(path: $0, finding: DeviceDiscovery.examine($0, scanning: true, system))
+        }
+        devices.forEach(report)
+        return (.scanned, devices)
+    }
+
+    func report(_ device: ProbedDevice) {
+        switch device.finding {
+        case let .image(h):
+            system.log("found \(h.kind.name) image on \(device.path): \(h.rawTotal) bytes in \(h.chunkCount) chunks, all checks passed")
+        case let .rejected(why):
+            system.log("rejected \(device.path): \(why)")
+        case let .unreadable(why):
+            system.log("cannot read \(device.path): \(why)")
+        case .other:
+            break
+        }
+    }
+
+    /// Step 6. Failures are logged; the boot goes on with what is online.
+    func bringMemoryOnline(dryRun: Bool) {
+        do {
+            if dryRun {
+                let layout = try MemoryHotplug.read(system)
+                let offline = layout.blocks.count - layout.onlineCount
+                system.log("dry run: would online \(offline) memory blocks (\(UInt64(offline) * layout.blockSize >> 20) MiB)")
+                return
+            }
+            let result = try MemoryHotplug.onlineAll(system)
+            for failure in result.failures { system.log("memory: could not online \(failure)") }
+            let layout = result.layout
+            let all = layout.onlineCount == layout.blocks.count ? "all" : "\(layout.onlineCount) of"
+            system.log("memory: \(result.onlined.count) blocks onlined, \(all) \(layout.blocks.count) blocks online (\(layout.onlineMiB) MiB)")
+        } catch {
+            system.log("memory: cannot read \(MemoryHotplug.root): \(error)")
+        }
+    }
+
+    /// VmHWM from /proc/self/status: the most resident memory this process has had.
+    func peakMemoryKiB() -> UInt64? {
+        guard let status = try? system.readText("/proc/self/status") else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return UInt64(line.dropFirst("VmHWM:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+        }
+        return nil
+    }
+}

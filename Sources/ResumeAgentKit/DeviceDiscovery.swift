@@ -1,0 +1,112 @@
+import ResumeCore
+import ResumeSystem
+
+/// Finding resume images on block devices.
+public enum DeviceDiscovery {
+    /// Kinds of block device never scanned: memory-backed, loop and optical.
+    static let skippedPrefixes = ["ram", "loop", "zram", "sr", "fd", "nbd"]
+
+    /// Every block device worth scanning, as /dev paths, in /sys/class/block order.
+    public static func blockDevices(_ system: BootSystem) -> [String] {
+        let names = (try? system.list("/sys/class/block")) ?? []
+        return names.filter { name in
+            guard !skippedPrefixes.contains(where: { name.hasPrefix($0) }) else { return false }
+            let sectors = (try? system.readText("/sys/class/block/\(name)/size").trimmingWhitespace()).flatMap { UInt64($0) }
+            return (sectors ?? 0) > 0
+        }.map { "/dev/\($0)" }
+    }
+
+    /// The device `spec` names now, or nil when it is not (yet) there.
+    public static func locate(_ spec: DeviceSpec, _ system: BootSystem) -> String? {
+        switch spec {
+        case let .path(path):
+            return system.exists(path) ? path : nil
+        case let .number(major, minor):
+            // /sys/dev/block/MAJ:MIN/uevent carries DEVNAME=.
+            guard let uevent = try? system.readText("/sys/dev/block/\(major):\(minor)/uevent") else { return nil }
+            for line in uevent.split(separator: "\n") where line.hasPrefix("DEVNAME=") {
+                let path = "/dev/" + line.dropFirst("DEVNAME=".count)
+                return system.exists(path) ? path : nil
+            }
+            return nil
+        case let .tag(name, value):
+            if let path = system.evaluateTag(name: name, value: value), system.exists(path) { return path }
+            // Without udev links, ask libblkid about each device ourselves.
+            for path in blockDevices(system) {
+                guard let info = system.probe(path) else { continue }
+                let found: String? = switch name {
+                case "UUID": info.uuid
+                case "LABEL": info.label
+                case "PARTLABEL": info.partLabel
+                case "PARTUUID": info.partUUID
+                default: nil
+                }
+                if found == value { return path }
+            }
+            return nil
+        }
+    }
+
+    /// Waits for `spec` to appear, polling every 100 ms, for at most `seconds`.
+    public static func wait(for spec: DeviceSpec, seconds: UInt32, _ system: BootSystem) -> String? {
+        let deadline = system.monotonicMilliseconds() + UInt64(seconds) * 1000
+        var nextNotice = system.monotonicMilliseconds() + 10_000
+        while true {
+            if let path = locate(spec, system) { return path }
+            let now = system.monotonicMilliseconds()
+            if now >= deadline { return nil }
+            if now >= nextNotice {
+                system.log("still waiting for \(spec) (\((deadline - now + 999) / 1000) s left)")
+                nextNotice = now + 10_000
+            }
+            system.sleep(milliseconds: UInt32(min(100, deadline - now)))
+        }
+    }
+
+    /// What `path` holds. With `scanning`, a device that libblkid sees a
+    /// filesystem, swap, RAID member or partition table on is passed over
+    /// unread; a named device is always read for the image magic.
+    /// An image is checked in full: header, table and every chunk.
+    public static func examine(_ path: String, base: UInt64 = 0, scanning: Bool, _ system: BootSystem) -> DeviceFinding {
+        let info = system.probe(path)
+        if scanning, let info, info.holdsData {
+            return .other(type: info.type ?? info.partitionTable)
+        }
+        let source: any ImageSource
+        do { source = try system.openImage(path, base: base) } catch {
+            return .unreadable(String(describing: error))
+        }
+        let reader: ImageReader<AnySource>
+        do {
+            reader = try ImageReader(source: AnySource(source))
+        } catch FormatError.badMagic {
+            return .other(type: info?.type ?? info?.partitionTable)
+        } catch let error as FormatError {
+            if case .truncated(what: "header", _, _) = error { return .other(type: info?.type) }
+            return .rejected(String(describing: error))
+        } catch {
+            return .rejected(String(describing: error))
+        }
+        if let type = info?.type {
+            // Image magic where libblkid also sees a filesystem: never guess.
+            return .rejected("image magic, but libblkid also sees TYPE=\(type) there")
+        }
+        do {
+            try reader.requireValidState()
+            try reader.verifyContents()
+        } catch {
+            return .rejected(String(describing: error))
+        }
+        return .image(reader.header)
+    }
+}
+
+/// Erases the source's type so one reader type serves every device.
+public struct AnySource: ImageSource {
+    let base: any ImageSource
+    public init(_ base: any ImageSource) { self.base = base }
+    public var byteCount: UInt64 { base.byteCount }
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
+        try base.read(into: buffer, at: offset)
+    }
+}

@@ -1,0 +1,73 @@
+import ResumeSystem
+
+/// Memory blocks as /sys/devices/system/memory shows them.
+public struct MemoryBlock: Sendable, Equatable {
+    public var index: Int
+    public var state: String
+    public var isOnline: Bool { state.hasPrefix("online") }
+}
+
+public struct MemoryLayout: Sendable, Equatable {
+    public var blockSize: UInt64
+    public var blocks: [MemoryBlock]
+    public var onlineCount: Int { blocks.filter(\.isOnline).count }
+    public var onlineMiB: UInt64 { UInt64(onlineCount) * blockSize >> 20 }
+    public var totalMiB: UInt64 { UInt64(blocks.count) * blockSize >> 20 }
+}
+
+public enum MemoryHotplug {
+    public static let root = "/sys/devices/system/memory"
+
+    /// Reads the block size and every block's state.
+    public static func read(_ system: BootSystem) throws -> MemoryLayout {
+        let sizeText = try system.readText("\(root)/block_size_bytes").trimmingWhitespace()
+        guard let blockSize = UInt64(sizeText, radix: 16), blockSize > 0 else {
+            throw AgentError("\(root)/block_size_bytes holds \"\(sizeText)\", not a hex size")
+        }
+        var blocks: [MemoryBlock] = []
+        for name in try system.list(root) where name.hasPrefix("memory") {
+            guard let index = Int(name.dropFirst("memory".count)) else { continue }
+            let state = (try? system.readText("\(root)/\(name)/state").trimmingWhitespace()) ?? "unreadable"
+            blocks.append(MemoryBlock(index: index, state: state))
+        }
+        blocks.sort { $0.index < $1.index }
+        return MemoryLayout(blockSize: blockSize, blocks: blocks)
+    }
+
+    public struct OnlineResult: Sendable {
+        public var onlined: [Int] = []
+        public var failures: [String] = []
+        public var layout: MemoryLayout
+    }
+
+    /// Writes `online` to every offline block, lowest first, and re-reads
+    /// the layout. A block that refuses is reported, and the rest go on.
+    public static func onlineAll(_ system: BootSystem) throws -> OnlineResult {
+        let before = try read(system)
+        var result = OnlineResult(layout: before)
+        for block in before.blocks where !block.isOnline {
+            do {
+                try system.writeText("\(root)/memory\(block.index)/state", "online")
+                result.onlined.append(block.index)
+            } catch {
+                result.failures.append("memory\(block.index): \(error)")
+            }
+        }
+        result.layout = try read(system)
+        return result
+    }
+}
+
+public struct AgentError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        return String(scalars[start...end])
+    }
+}

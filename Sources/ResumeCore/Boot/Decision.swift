@@ -1,0 +1,85 @@
+/// "What to do on this boot" as a value: computed from what the agent saw,
+/// with no I/O, so every branch is unit-tested.
+
+/// What one block device turned out to hold.
+public enum DeviceFinding: Sendable, Equatable {
+    /// A resume image that passed every check (header, table, every chunk).
+    case image(ImageHeader)
+    /// A resume image that failed a check; the reason names it.
+    case rejected(String)
+    /// Not an image; `type` is what libblkid saw there, if anything.
+    case other(type: String?)
+    /// The device could not be read (permissions, I/O error).
+    case unreadable(String)
+}
+
+public struct ProbedDevice: Sendable, Equatable {
+    public var path: String
+    public var finding: DeviceFinding
+    public init(path: String, finding: DeviceFinding) {
+        self.path = path
+        self.finding = finding
+    }
+}
+
+/// How the agent looked for images.
+public enum Search: Sendable, Equatable {
+    case skipped(reason: String)
+    /// `resume=` named a device; nil when it never appeared.
+    case named(DeviceSpec, found: String?, waitedSeconds: UInt32)
+    case scanned
+}
+
+public enum Decision: Sendable, Equatable {
+    case bootNormally(reason: String)
+    case resume(kind: ImageKind, device: String, header: ImageHeader)
+
+    /// The one log line that states the decision.
+    public var logLine: String {
+        switch self {
+        case let .bootNormally(reason): "decision: boot normally: \(reason)"
+        case let .resume(kind, device, _): "decision: resume \(kind.name) image on \(device)"
+        }
+    }
+}
+
+public enum Decider {
+    /// Decides from what was seen. `restorable(kind)` returns nil when this
+    /// agent on this kernel can restore `kind`, else why not.
+    public static func decide(search: Search, devices: [ProbedDevice],
+                              restorable: (ImageKind) -> String?) -> Decision {
+        switch search {
+        case let .skipped(reason):
+            return .bootNormally(reason: reason)
+        case let .named(spec, nil, waited):
+            return .bootNormally(reason: "\(spec) did not appear within \(waited) s")
+        case .named, .scanned:
+            break
+        }
+        let images = devices.compactMap { d -> (String, ImageHeader)? in
+            if case let .image(h) = d.finding { return (d.path, h) }
+            return nil
+        }
+        // The newest image wins; among equals, the first device in probe order.
+        guard let (device, header) = images.enumerated().max(by: { a, b in
+            a.element.1.createdAt != b.element.1.createdAt ? a.element.1.createdAt < b.element.1.createdAt : a.offset > b.offset
+        })?.element else {
+            let rejected = devices.compactMap { d -> String? in
+                if case let .rejected(why) = d.finding { return "\(d.path): \(why)" }
+                return nil
+            }
+            if !rejected.isEmpty { return .bootNormally(reason: "no valid resume image (rejected \(rejected.joined(separator: "; ")))") }
+            if case let .named(spec, found?, _) = search {
+                if case let .unreadable(why)? = devices.first?.finding {
+                    return .bootNormally(reason: "cannot read \(found) (\(spec)): \(why)")
+                }
+                return .bootNormally(reason: "no resume image on \(found) (\(spec))")
+            }
+            return .bootNormally(reason: "no resume image found on \(devices.count) block device(s)")
+        }
+        if let why = restorable(header.kind) {
+            return .bootNormally(reason: "\(header.kind.name) image on \(device) cannot be restored: \(why)")
+        }
+        return .resume(kind: header.kind, device: device, header: header)
+    }
+}

@@ -1,0 +1,147 @@
+/// The kernel command line as the agent reads it from /proc/cmdline.
+/// Splitting follows the kernel's `next_arg`: whitespace separates, double
+/// quotes group, and `-` and `_` are the same in a parameter's name.
+public struct KernelCommandLine: Sendable, Equatable {
+    public var parameters: [(name: String, value: String?)]
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.parameters.map { $0.name } == b.parameters.map { $0.name }
+            && a.parameters.map { $0.value } == b.parameters.map { $0.value }
+    }
+
+    public init(_ text: String) {
+        parameters = []
+        var current = "", inQuotes = false, sawAny = false
+        func flush() {
+            if sawAny {
+                if let eq = current.firstIndex(of: "=") {
+                    parameters.append((Self.normalize(String(current[..<eq])), String(current[current.index(after: eq)...])))
+                } else {
+                    parameters.append((Self.normalize(current), nil))
+                }
+            }
+            current = ""
+            sawAny = false
+        }
+        for ch in text {
+            if ch == "\"" { inQuotes.toggle(); sawAny = true; continue }
+            if !inQuotes, ch == " " || ch == "\t" || ch == "\n" || ch == "\0" { flush(); continue }
+            current.append(ch)
+            sawAny = true
+        }
+        flush()
+    }
+
+    static func normalize(_ name: String) -> String { String(name.map { $0 == "-" ? "_" : $0 }) }
+
+    /// The last value given for `name` (the kernel's rule: later wins).
+    public func value(_ name: String) -> String? {
+        parameters.last(where: { $0.name == name })?.value
+    }
+
+    public func has(_ name: String) -> Bool { parameters.contains { $0.name == name } }
+}
+
+/// How `resume=` names the resume device.
+public enum DeviceSpec: Sendable, Equatable, CustomStringConvertible {
+    /// A /dev path.
+    case path(String)
+    /// A libblkid tag: UUID, LABEL, PARTLABEL, PARTUUID.
+    case tag(name: String, value: String)
+    /// MAJ:MIN, as the kernel and /sys/power/resume accept.
+    case number(major: UInt32, minor: UInt32)
+
+    public static let tagNames = ["UUID", "LABEL", "PARTLABEL", "PARTUUID"]
+
+    public static func parse(_ text: String) -> DeviceSpec? {
+        if text.isEmpty { return nil }
+        if let eq = text.firstIndex(of: "=") {
+            let name = String(text[..<eq]), value = String(text[text.index(after: eq)...])
+            guard tagNames.contains(name), !value.isEmpty else { return nil }
+            return .tag(name: name, value: value)
+        }
+        if text.hasPrefix("/") { return .path(text) }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count == 2, let major = UInt32(parts[0]), let minor = UInt32(parts[1]) {
+            return .number(major: major, minor: minor)
+        }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case let .path(p): p
+        case let .tag(name, value): "\(name)=\(value)"
+        case let .number(major, minor): "\(major):\(minor)"
+        }
+    }
+}
+
+/// What the agent takes from the command line, with the defaults applied.
+/// Documented in README.md ("Kernel parameters").
+public struct AgentSettings: Sendable, Equatable {
+    /// initramfs-tools waits 30 s for a named device; so do we.
+    public static let defaultWaitSeconds: UInt32 = 30
+    /// `resumewait` asks the kernel to wait without end; we never hang a
+    /// boot, so it means this long instead.
+    public static let resumewaitSeconds: UInt32 = 300
+    public static let maxSeconds: UInt32 = 3600
+
+    public var noresume = false
+    public var device: DeviceSpec?
+    /// `resume=` was given but could not be understood.
+    public var unparsedDevice: String?
+    /// `resume_offset=`: where the image starts on the device, in 4 KiB pages.
+    public var offsetPages: UInt64 = 0
+    /// How long to wait for a named device to appear.
+    public var waitSeconds: UInt32 = 0
+    /// `resumedelay=`: seconds to sleep before probing.
+    public var delaySeconds: UInt32 = 0
+    public var dryRun = false
+    public var debug = false
+    /// Scan every block device when no device is named (`resume_agent.scan=0` turns it off).
+    public var scan = true
+    /// Problems found on the command line, each one logged.
+    public var warnings: [String] = []
+
+    public init() {}
+
+    public init(_ cmdline: KernelCommandLine) {
+        noresume = cmdline.has("noresume")
+        if let text = cmdline.value("resume") {
+            if text.isEmpty || text == "none" {
+                // resume= (empty) or resume=none names no device: scan.
+            } else if let spec = DeviceSpec.parse(text) {
+                device = spec
+            } else {
+                unparsedDevice = text
+                warnings.append("resume=\(text) is not a device path, MAJ:MIN or UUID=/LABEL=/PARTLABEL=/PARTUUID=: ignored")
+            }
+        }
+        if let text = cmdline.value("resume_offset") {
+            if let pages = UInt64(text), pages < ImageHeader.maxBytes / ImageHeader.pageSize { offsetPages = pages }
+            else { warnings.append("resume_offset=\(text) is not a page count: using 0") }
+        }
+        if device != nil {
+            waitSeconds = cmdline.has("resumewait") ? Self.resumewaitSeconds : Self.defaultWaitSeconds
+        }
+        if let text = cmdline.value("resume_agent.wait") {
+            if let s = UInt32(text), s <= Self.maxSeconds { waitSeconds = s }
+            else { warnings.append("resume_agent.wait=\(text) is not a number of seconds up to \(Self.maxSeconds): using \(waitSeconds)") }
+        }
+        if let text = cmdline.value("resumedelay") {
+            if let s = UInt32(text), s <= Self.maxSeconds { delaySeconds = s }
+            else { warnings.append("resumedelay=\(text) is not a number of seconds up to \(Self.maxSeconds): ignored") }
+        }
+        dryRun = Self.flag(cmdline, "resume_agent.dry_run")
+        debug = Self.flag(cmdline, "resume_agent.debug")
+        if cmdline.has("resume_agent.scan") { scan = Self.flag(cmdline, "resume_agent.scan") }
+    }
+
+    /// `name`, `name=1`, `name=y`, `name=yes`, `name=on` are true.
+    static func flag(_ cmdline: KernelCommandLine, _ name: String) -> Bool {
+        guard cmdline.has(name) else { return false }
+        guard let v = cmdline.value(name) else { return true }
+        return ["1", "y", "yes", "on", "true"].contains(v.lowercased())
+    }
+}

@@ -1,0 +1,163 @@
+/// A fixed-size, page-aligned scratch buffer owned by one reader or writer.
+public final class ScratchBuffer {
+    public let memory: UnsafeMutableRawBufferPointer
+    public init(count: Int) {
+        memory = .allocate(byteCount: max(count, 1), alignment: 4096)
+        memory.initializeMemory(as: UInt8.self, repeating: 0)
+    }
+    deinit { memory.deallocate() }
+    public func prefix(_ n: Int) -> UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: memory[0..<n]) }
+}
+
+/// Reads and checks an image from any `ImageSource`, streaming: its memory
+/// is two chunk buffers and one table block, whatever the image's size.
+/// Nothing is allocated in proportion to a number read from the image.
+public struct ImageReader<Source: ImageSource> {
+    public let source: Source
+    public let header: ImageHeader
+    /// Table descriptors read per table block.
+    static var descriptorsPerBlock: Int { 128 }
+
+    /// Reads the header and checks it against the source's size.
+    public init(source: Source) throws {
+        self.source = source
+        let size = source.byteCount
+        guard size >= UInt64(ImageHeader.size) else {
+            throw FormatError.truncated(what: "header", needed: UInt64(ImageHeader.size), available: size)
+        }
+        let block = ScratchBuffer(count: ImageHeader.size)
+        try source.read(into: block.memory, at: 0)
+        header = try ImageHeader.decode(Array(block.memory.bindMemory(to: UInt8.self)))
+        guard header.imageSize <= size else {
+            throw FormatError.truncated(what: "image", needed: header.imageSize, available: size)
+        }
+    }
+
+    /// Throws unless the image may be resumed: valid state.
+    public func requireValidState() throws {
+        switch header.state {
+        case .valid: return
+        case .consumed: throw FormatError.consumed
+        case .unknown: throw FormatError.unknownState
+        }
+    }
+
+    /// Streams the chunk table once: its SHA-256 must match the header's
+    /// digest and every row must sit where the layout says. Call before
+    /// trusting any row (the agent does, before any irreversible step).
+    public func checkTable() throws {
+        var digest = SHA256()
+        try forEachDescriptor { index, d, rawBytes in
+            digest.update(rawBytes)
+            try check(d, index: index)
+        }
+        guard digest.finalize() == header.tableDigest else { throw FormatError.tableDigest }
+    }
+
+    /// Decodes the chunks of `entry` (or of every entry when nil) in order,
+    /// checking both checksums, and hands each decoded chunk to `body`.
+    /// The table must have been checked (`checkTable`) first.
+    public func forEachChunk(entry: Int? = nil,
+                             _ body: (_ entry: Int, _ chunk: UInt64, _ raw: UnsafeRawBufferPointer) throws -> Void) throws {
+        let chunkSize = Int(header.chunkSize)
+        let stored = ScratchBuffer(count: chunkSize), raw = ScratchBuffer(count: chunkSize)
+        let entries = entry.map { [$0] } ?? Array(header.entries.indices)
+        for e in entries {
+            let first = header.entries[e].firstChunk, count = header.entries[e].chunkCount
+            try forEachDescriptor(from: first, count: count) { index, d, _ in
+                try check(d, index: index)
+                let storedBytes = stored.prefix(Int(d.storedSize))
+                try source.read(into: storedBytes, at: d.offset)
+                guard XXH64.hash(UnsafeRawBufferPointer(storedBytes)) == d.storedHash else {
+                    throw FormatError.chunkChecksum(index: index, which: "stored")
+                }
+                let rawBytes = raw.prefix(Int(d.rawSize))
+                try ChunkCodec.decode(UnsafeRawBufferPointer(storedBytes), rawSize: Int(d.rawSize), into: rawBytes, index: index)
+                guard XXH64.hash(UnsafeRawBufferPointer(rawBytes)) == d.rawHash else {
+                    throw FormatError.chunkChecksum(index: index, which: "raw")
+                }
+                try body(e, index, UnsafeRawBufferPointer(rawBytes))
+            }
+        }
+    }
+
+    /// Everything a restore would check: state aside, the table and every
+    /// chunk. `progress` sees the raw bytes decoded so far.
+    public func verifyContents(progress: (UInt64) -> Void = { _ in }) throws {
+        try checkTable()
+        var done: UInt64 = 0
+        try forEachChunk { _, _, raw in
+            done += UInt64(raw.count)
+            progress(done)
+        }
+    }
+
+    /// Reads the whole of one small entry (a cmdline) into memory, bounded by `limit`.
+    public func readEntry(_ e: Int, limit: UInt64) throws -> [UInt8] {
+        guard header.entries[e].rawSize <= limit else {
+            throw FormatError.field("entry \(e) raw size", "\(header.entries[e].rawSize) exceeds \(limit)")
+        }
+        var out: [UInt8] = []
+        try forEachChunk(entry: e) { _, _, raw in out += raw }
+        return out
+    }
+
+    // MARK: Table walking
+
+    /// Where chunk `index` must be, and how big it must decode: both follow
+    /// from the header, so the table cannot move or resize a chunk.
+    func check(_ d: ChunkDescriptor, index: UInt64) throws(FormatError) {
+        let (e, expectedRaw) = placement(of: index)
+        guard d.rawSize == expectedRaw else {
+            throw .field("chunk \(index) raw size", "is \(d.rawSize), expected \(expectedRaw) (entry \(e))")
+        }
+        guard d.storedSize >= 1, d.storedSize <= d.rawSize else {
+            throw .field("chunk \(index) stored size", "\(d.storedSize) is outside 1...\(d.rawSize)")
+        }
+        guard d.offset >= ImageHeader.payloadOffset, d.offset <= header.tableOffset,
+              UInt64(d.storedSize) <= header.tableOffset - d.offset else {
+            throw .field("chunk \(index) offset", "\(d.offset) + \(d.storedSize) is outside the payload")
+        }
+    }
+
+    /// The entry that owns chunk `index`, and the raw size that chunk must have.
+    func placement(of index: UInt64) -> (Int, UInt32) {
+        var e = 0
+        while e + 1 < header.entries.count, index >= header.entries[e].firstChunk + header.entries[e].chunkCount { e += 1 }
+        let entry = header.entries[e]
+        let within = index - entry.firstChunk
+        let chunk = UInt64(header.chunkSize)
+        let remaining = entry.rawSize - within * chunk
+        return (e, UInt32(min(chunk, remaining)))
+    }
+
+    /// Streams table rows [from, from+count) in fixed blocks; also checks
+    /// that chunks are contiguous from the payload's start.
+    func forEachDescriptor(from: UInt64 = 0, count: UInt64? = nil,
+                           _ body: (UInt64, ChunkDescriptor, UnsafeRawBufferPointer) throws -> Void) throws {
+        let total = count ?? header.chunkCount
+        let perBlock = UInt64(Self.descriptorsPerBlock)
+        let size = Int(ImageHeader.chunkDescriptorSize)
+        let block = ScratchBuffer(count: Self.descriptorsPerBlock * size)
+        var expectedOffset: UInt64? = from == 0 ? ImageHeader.payloadOffset : nil
+        var index = from
+        while index < from + total {
+            let n = min(perBlock, from + total - index)
+            let bytes = block.prefix(Int(n) * size)
+            try source.read(into: bytes, at: header.tableOffset + index * UInt64(size))
+            for i in 0..<Int(n) {
+                let row = UnsafeRawBufferPointer(rebasing: bytes[(i * size)..<((i + 1) * size)])
+                let d = ChunkDescriptor.decode(row)
+                if let expected = expectedOffset, d.offset != expected {
+                    throw FormatError.field("chunk \(index) offset", "is \(d.offset), expected \(expected) (chunks are contiguous)")
+                }
+                if d.offset <= ImageHeader.maxBytes { expectedOffset = d.offset + UInt64(d.storedSize) }
+                try body(index, d, row)
+                index += 1
+            }
+        }
+        if from == 0, count == nil, let end = expectedOffset, end != header.tableOffset {
+            throw FormatError.field("chunk table", "chunks end at \(end), the table starts at \(header.tableOffset)")
+        }
+    }
+}

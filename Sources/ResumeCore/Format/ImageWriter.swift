@@ -1,0 +1,110 @@
+/// Writes an image to any `ImageSink`, streaming its entries.
+///
+/// Order of writes (so that no crash leaves a valid-looking image):
+///  1. a zeroed header block (destroys any older image's magic), sync;
+///  2. the chunks of each entry, appended from offset 4096;
+///  3. the chunk table; sync;
+///  4. the header, with state `valid`; sync.
+/// Until step 4 completes the target holds no magic, so a power failure at
+/// any point leaves "not an image", never a half-written valid one.
+public struct ImageWriter<Sink: ImageSink> {
+    public let sink: Sink
+    public private(set) var header: ImageHeader
+    private var table: [UInt8] = []
+    private var offset = ImageHeader.payloadOffset
+    private let raw: ScratchBuffer
+    private let stored: ScratchBuffer
+    private var started = false
+
+    /// `header` supplies kind, flags, chunk size, producer and requirements;
+    /// layout fields, entries and digests are filled in by the writer.
+    public init(sink: Sink, header: ImageHeader) {
+        self.sink = sink
+        var h = header
+        h.entries = []
+        self.header = h
+        raw = ScratchBuffer(count: Int(header.chunkSize))
+        stored = ScratchBuffer(count: Int(header.chunkSize))
+    }
+
+    private mutating func start() throws {
+        guard !started else { return }
+        started = true
+        let zero = ScratchBuffer(count: ImageHeader.size)
+        try sink.write(UnsafeRawBufferPointer(zero.memory), at: 0)
+        try sink.sync()
+    }
+
+    /// Appends one entry read to its end from `input`. `progress` sees the
+    /// raw bytes written so far for this entry.
+    public mutating func append<Input: SequentialInput>(
+        _ type: EntryType, from input: inout Input, physicalAddress: UInt64 = 0, memorySize: UInt64 = 0,
+        progress: (UInt64) -> Void = { _ in }
+    ) throws {
+        guard header.entries.count < ImageHeader.maxEntries else {
+            throw FormatError.field("entries", "more than \(ImageHeader.maxEntries)")
+        }
+        try start()
+        var entry = ImageEntry(type: type, firstChunk: header.chunkCount,
+                               physicalAddress: physicalAddress, memorySize: memorySize)
+        let chunk = Int(header.chunkSize)
+        while true {
+            // Fill a whole chunk (inputs may return short reads).
+            var filled = 0
+            while filled < chunk {
+                let n = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: raw.memory[filled..<chunk]))
+                if n == 0 { break }
+                filled += n
+            }
+            if filled == 0 { break }
+            let rawBytes = UnsafeRawBufferPointer(raw.prefix(filled))
+            let storedCount = ChunkCodec.encode(rawBytes, into: stored.memory)
+            let storedBytes = UnsafeRawBufferPointer(stored.prefix(storedCount))
+            try sink.write(storedBytes, at: offset)
+            let d = ChunkDescriptor(offset: offset, storedSize: UInt32(storedCount), rawSize: UInt32(filled),
+                                    storedHash: XXH64.hash(storedBytes), rawHash: XXH64.hash(rawBytes))
+            table += [UInt8](repeating: 0, count: Int(ImageHeader.chunkDescriptorSize))
+            d.encode(into: &table, at: table.count - Int(ImageHeader.chunkDescriptorSize))
+            offset += UInt64(storedCount)
+            entry.rawSize += UInt64(filled)
+            entry.storedSize += UInt64(storedCount)
+            entry.chunkCount += 1
+            header.chunkCount += 1
+            progress(entry.rawSize)
+            if filled < chunk { break }
+        }
+        guard entry.rawSize <= ImageHeader.maxBytes else {
+            throw FormatError.field("entry \(header.entries.count) raw size", "exceeds the format limit of 2^48")
+        }
+        header.rawTotal += entry.rawSize
+        header.storedTotal += entry.storedSize
+        header.entries.append(entry)
+    }
+
+    /// Writes the table and the header, syncing so the header lands last.
+    /// The header is checked by decoding it before it is written, so the
+    /// writer can never produce an image the reader would refuse.
+    @discardableResult
+    public mutating func finish() throws -> ImageHeader {
+        try start()
+        header.tableOffset = offset
+        header.tableSize = UInt64(table.count)
+        header.imageSize = offset + UInt64(table.count)
+        header.tableDigest = SHA256.digest(table)
+        header.state = .valid
+        let encoded = header.encode()
+        _ = try ImageHeader.decode(encoded)
+        try table.withUnsafeBytes { try sink.write($0, at: offset) }
+        try sink.sync()
+        try encoded.withUnsafeBytes { try sink.write($0, at: 0) }
+        try sink.sync()
+        return header
+    }
+}
+
+/// Marks an image consumed: one 8-byte write into the first sector, then
+/// a sync. See `ImageState` for why a torn write is safe.
+public func markConsumed<Sink: ImageSink>(_ sink: Sink) throws {
+    try ImageState.consumedBytes.withUnsafeBytes { try sink.write($0, at: ImageHeader.stateFieldOffset) }
+    try sink.sync()
+}

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CResumeShims
+import ResumeCore
+
+/// A regular file or block device opened for image I/O: open(2), pread(2),
+/// pwrite(2), fsync(2), with sizes from fstat(2) or BLKGETSIZE64.
+public final class DeviceFile: ImageSource, ImageSink {
+    public let path: String
+    public let fd: Int32
+    public let byteCount: UInt64
+    public let isBlockDevice: Bool
+    /// Where the image starts inside the file (`resume_offset`).
+    public let base: UInt64
+
+    /// Opens `path` read-only, or read-write with `writable`; `create`
+    /// makes a regular file (truncating it).
+    public init(path: String, writable: Bool = false, create: Bool = false, base: UInt64 = 0) throws(SystemError) {
+        self.path = path
+        var flags = O_CLOEXEC | (writable ? O_RDWR : O_RDONLY)
+        if create { flags |= O_CREAT | O_TRUNC }
+        let fd = try retryingEINTR("open", path: path) { resume_open(path, flags, 0o644) }
+        var st = stat()
+        var size: UInt64 = 0
+        do {
+            _ = try retryingEINTR("fstat", path: path) { fstat(fd, &st) }
+            if (st.st_mode & S_IFMT) == S_IFBLK {
+                _ = try retryingEINTR("ioctl BLKGETSIZE64", path: path) { resume_ioctl_ptr(fd, resume_BLKGETSIZE64, &size) }
+            } else {
+                size = UInt64(max(st.st_size, 0))
+            }
+        } catch {
+            close(fd)
+            throw error
+        }
+        self.fd = fd
+        isBlockDevice = (st.st_mode & S_IFMT) == S_IFBLK
+        byteCount = size >= base ? size - base : 0
+        self.base = base
+    }
+
+    deinit { close(fd) }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = try retryingEINTR("read", path: path) {
+                pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(base + offset) + off_t(done))
+            }
+            if n == 0 {
+                throw FormatError.truncated(what: "read of \(path) at \(offset)", needed: offset + UInt64(buffer.count),
+                                            available: offset + UInt64(done))
+            }
+            done += n
+        }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = try retryingEINTR("write", path: path) {
+                pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(base + offset) + off_t(done))
+            }
+            done += n
+        }
+    }
+
+    public func sync() throws {
+        _ = try retryingEINTR("fsync", path: path) { fsync(fd) }
+    }
+
+    /// Makes a regular file exactly `size` bytes long (after writing an image over a longer one).
+    public func truncate(to size: UInt64) throws {
+        guard !isBlockDevice else { return }
+        _ = try retryingEINTR("ftruncate", path: path) { ftruncate(fd, off_t(base + size)) }
+    }
+}

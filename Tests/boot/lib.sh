@@ -1,0 +1,135 @@
+# shellcheck shell=bash
+# The QEMU boot-test harness: boot_vm and the helpers that read a serial log.
+# Sourced by Tests/boot/run.sh and mkimage/demo.sh (which set -euo pipefail).
+
+BOOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=mkimage/lib.sh source-path=SCRIPTDIR/../..
+. "$BOOT_DIR/../../mkimage/lib.sh"
+
+# shellcheck disable=SC2034 # used by the scripts that source this
+LOG_DIR="$VM_DIR/logs"
+QEMU="${QEMU:-qemu-system-x86_64}"
+# A TCG boot of Debian's kernel to the test root takes 5-12 s here; a boot
+# that has not powered off after this long is hung, and fails.
+BOOT_TIMEOUT="${BOOT_TIMEOUT:-120}"
+
+# The kernel command line every test boot starts with:
+#   console=ttyS0                 the serial log is what the tests read
+#   memhp_default_state=offline   the DIMM's memory comes up offline: the
+#                                 agent must bring it online
+#   root=LABEL=... ro fastboot    the test root, read-only, no fsck
+#   printk.time=1                 timestamps on the agent's kmsg lines, which
+#                                 the console echoes (the timings come
+#                                 from them)
+#   printk.devkmsg=on             no rate limit on /dev/kmsg writes: the
+#                                 default lets one opener write 10 lines per
+#                                 5 s and drops the rest
+#   panic=-1                      a panic reboots at once, and -no-reboot
+#                                 turns that into a QEMU exit: a broken boot
+#                                 fails fast instead of waiting for timeout
+BASE_CMDLINE="console=ttyS0 memhp_default_state=offline root=LABEL=$ROOT_LABEL ro fastboot printk.time=1 printk.devkmsg=on panic=-1"
+
+# boot_vm LOG RESUME_DISK [KERNEL_PARAM...]
+#
+# Boots build/vm/{vmlinuz,initrd.img} under TCG (KVM hangs on these
+# machines) with 512 MiB of boot memory plus a 1 GiB DIMM whose blocks start
+# offline, the root disk read-only as the first virtio-blk disk and
+# RESUME_DISK (read-write) as the second. The serial console goes to LOG
+# (and, with BOOT_LIVE=1, to the terminal as well); QEMU's own messages go
+# to LOG.qemu. Returns QEMU's exit status; 124 means BOOT_TIMEOUT expired.
+boot_vm()
+{
+	local log="$1" disk="$2"
+	shift 2
+	local cmdline="$BASE_CMDLINE${*:+ $*}" f
+	for f in "$VM_DIR/vmlinuz" "$VM_DIR/initrd.img" "$VM_DIR/root.img" "$disk"; do
+		[ -e "$f" ] || die "boot_vm: $f is missing (run mkimage/build-all.sh)"
+		# QEMU's option syntax uses commas; a path with one would need
+		# escaping, and none of ours has one.
+		case "$f" in *,*) die "boot_vm: path $f contains a comma" ;; esac
+	done
+	mkdir -p "$(dirname "$log")"
+	rm -f "$log" "$log.qemu"
+	# shellcheck disable=SC2054 # the commas are inside QEMU option values
+	local qemu=(
+		"$QEMU" -accel tcg
+		-nodefaults -no-user-config -display none -no-reboot
+		-m 512M,slots=4,maxmem=4G
+		-object memory-backend-ram,id=m1,size=1G
+		-device pc-dimm,id=dimm1,memdev=m1
+		-kernel "$VM_DIR/vmlinuz" -initrd "$VM_DIR/initrd.img"
+		-append "$cmdline"
+		-drive "file=$VM_DIR/root.img,format=raw,if=none,id=rootdisk,readonly=on"
+		-device virtio-blk-pci,drive=rootdisk
+		-drive "file=$disk,format=raw,if=none,id=resumedisk"
+		-device virtio-blk-pci,drive=resumedisk
+	)
+	local rc=0
+	if [ "${BOOT_LIVE:-0}" = 1 ]; then
+		# stdin from /dev/null: the person watches, QEMU leaves the
+		# terminal's modes alone.
+		timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" -serial stdio \
+			</dev/null 2>"$log.qemu" | tee "$log" || rc="${PIPESTATUS[0]}"
+	else
+		timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" -serial "file:$log" \
+			</dev/null >"$log.qemu" 2>&1 || rc=$?
+	fi
+	# The console ends lines with CR LF.
+	[ -e "$log" ] && sed -i 's/\r$//' "$log"
+	return "$rc"
+}
+
+# has LOG ERE: some line of LOG matches (unanchored: on the console, a
+# kmsg echo can land in the middle of a line another writer was printing).
+has()
+{
+	grep -Eq -- "$2" "$1"
+}
+
+# first_match LOG ERE: the first matching line.
+first_match()
+{
+	grep -Em1 -- "$2" "$1" || true
+}
+
+# section LOG NAME: the lines the test root printed between
+# FASTRESUME-NAME-BEGIN and FASTRESUME-NAME-END.
+section()
+{
+	sed -n "/FASTRESUME-$2-BEGIN/,/FASTRESUME-$2-END/{/FASTRESUME-$2-/d;p}" "$1"
+}
+
+# kmsg_time LOG ERE: the printk timestamp (seconds since boot) of the
+# first kmsg line "[ T] resume-agent: ..." whose text matches ERE. The
+# test root's dmesg copy is clean, so it is preferred; the console echo is
+# the fallback. Prints nothing when there is no such line.
+kmsg_time()
+{
+	local log="$1" re="$2" t
+	t="$(section "$log" DMESG | sed -nE "s/^.*\[ *([0-9]+\.[0-9]+)\] ($re).*/\1/p" | head -n1)"
+	if [ -z "$t" ]; then
+		t="$(sed -nE "s/^.*\[ *([0-9]+\.[0-9]+)\] ($re).*/\1/p" "$log" | head -n1)"
+	fi
+	echo "$t"
+}
+
+# root_uptime LOG: the guest's uptime when the test root's init started.
+root_uptime()
+{
+	sed -n 's/^FASTRESUME-UPTIME \([0-9.]*\).*/\1/p' "$1" | head -n1
+}
+
+# memtotal_kib LOG: MemTotal as the test root saw it.
+memtotal_kib()
+{
+	sed -n 's/^MemTotal: *\([0-9]*\) kB.*/\1/p' "$1" | head -n1
+}
+
+# fcmp A OP B: compare decimal numbers (awk, since bash has no floats).
+fcmp()
+{
+	awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN {
+		if (op == "<") exit !(a < b); if (op == "<=") exit !(a <= b);
+		if (op == ">") exit !(a > b); if (op == ">=") exit !(a >= b);
+		exit 2 }'
+}

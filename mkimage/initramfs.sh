@@ -1,0 +1,67 @@
+#!/bin/bash
+# Build build/vm/initrd.img with Debian's real mkinitramfs (initramfs-tools)
+# from a private config dir, so the test initramfs is made exactly the way
+# an installed system's is, with our hook and boot script, and without
+# touching /etc/initramfs-tools. Skipped when up to date.
+set -euo pipefail
+# shellcheck source=mkimage/lib.sh source-path=SCRIPTDIR/..
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+need_cmd mkinitramfs initramfs-tools
+need_cmd lsinitramfs initramfs-tools-core
+need_cmd zstd zstd
+
+kver="$(detect_kver)"
+out="$VM_DIR/initrd.img"
+conf="$VM_DIR/initramfs-conf"
+hook="$REPO_ROOT/initramfs/hooks/resume-agent"
+script="$REPO_ROOT/initramfs/scripts/init-premount/resume-agent"
+
+if [ ! -f "$AGENT_BINARY" ] || [ ! -x "$AGENT_BINARY" ]; then
+	die "agent binary $AGENT_BINARY is missing: build it first with 'make static'"
+fi
+
+key="initramfs $kver agent=$AGENT_BINARY"
+inputs=(
+	"$MKIMAGE_DIR/initramfs.sh"
+	"$MKIMAGE_DIR/initramfs-conf/initramfs.conf"
+	"$MKIMAGE_DIR/initramfs-conf/modules"
+	"$hook" "$script" "$AGENT_BINARY"
+	"/boot/config-$kver" "/lib/modules/$kver/modules.dep"
+)
+
+mkdir -p "$VM_DIR"
+if up_to_date "$out" "$key" "${inputs[@]}"; then
+	log "initramfs $kver: up to date"
+	exit 0
+fi
+
+log "initramfs $kver: building with mkinitramfs -d $conf (agent: $AGENT_BINARY)"
+# The private config dir: what /etc/initramfs-tools holds on a machine
+# where initramfs/install.sh has run, plus our initramfs.conf and modules.
+rm -rf "$conf"
+mkdir -p "$conf/hooks" "$conf/scripts/init-premount" "$conf/conf.d"
+cp "$MKIMAGE_DIR/initramfs-conf/initramfs.conf" "$MKIMAGE_DIR/initramfs-conf/modules" "$conf/"
+install -m 0755 "$hook" "$conf/hooks/resume-agent"
+install -m 0755 "$script" "$conf/scripts/init-premount/resume-agent"
+
+# mkinitramfs works in $TMPDIR (default /var/tmp); keep it inside build/.
+mkdir -p "$VM_DIR/tmp"
+rm -f "$out.tmp"
+TMPDIR="$VM_DIR/tmp" RESUME_AGENT_BINARY="$AGENT_BINARY" \
+	mkinitramfs -d "$conf" -o "$out.tmp" "$kver" ||
+	die "mkinitramfs failed (see above)"
+
+# Check that the pieces the boot depends on are really in it.
+listing="$(lsinitramfs "$out.tmp")"
+for want in usr/sbin/resume-agent usr/sbin/resume-probe \
+	scripts/init-premount/resume-agent conf/modules; do
+	grep -qx "$want" <<<"$listing" || die "initramfs lacks $want"
+done
+for mod in virtio_pci virtio_blk ext4; do
+	grep -q "/${mod}\.ko\$" <<<"$listing" || die "initramfs lacks the $mod module"
+done
+
+mv "$out.tmp" "$out"
+mark_built "$out" "$key"
+log "initramfs $kver: $(du -h "$out" | cut -f1) written to $out"

@@ -1,0 +1,89 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
+# Shared by the mkimage/ scripts and Tests/boot/: paths, the kernel version,
+# logging and the "is this output up to date" rule. Source it; it sets no
+# shell options of its own (the callers use set -euo pipefail).
+
+MKIMAGE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$MKIMAGE_DIR/.." && pwd)"
+# Everything built goes here (git-ignored via /build/).
+VM_DIR="${VM_DIR:-$REPO_ROOT/build/vm}"
+# The agent that goes into the initramfs. The tests always use the real one
+# (make static); the variable exists so a developer can point the build at
+# another copy of it. Whatever is used is named in the logs.
+AGENT_BINARY="${RESUME_AGENT_BINARY:-$REPO_ROOT/build/static/resume-agent}"
+# The host tool that writes image files (make release).
+RESUME_IMAGE_TOOL="${RESUME_IMAGE_TOOL:-$REPO_ROOT/build/release/resume-image}"
+
+# The GPT partition name the agent's partition carries in the test disks.
+RESUME_PARTLABEL=fastresume
+# The root file system's label; root=LABEL=... on the kernel command line.
+ROOT_LABEL=fastresume-root
+# Size of the resume disks. The corrupt-image scenario writes a "kernel"
+# image (Debian's bzImage, about 8 MiB, plus headers) into the partition.
+RESUME_DISK_MIB=64
+
+log()
+{
+	echo "mkimage: $*" >&2
+}
+
+die()
+{
+	echo "mkimage: error: $*" >&2
+	exit 1
+}
+
+# need_cmd COMMAND PACKAGE: fail with the Debian package to install.
+need_cmd()
+{
+	command -v "$1" >/dev/null 2>&1 ||
+		die "'$1' not found: apt-get install $2"
+}
+
+# The kernel to boot: $KVER if set, else the newest /boot/vmlinuz-* that
+# has its modules in /lib/modules (mkinitramfs needs both). Never hard-coded:
+# Debian's linux-image-amd64 moves on with every point release.
+detect_kver()
+{
+	local v best=""
+	if [ -n "${KVER:-}" ]; then
+		[ -e "/boot/vmlinuz-$KVER" ] || die "KVER=$KVER: /boot/vmlinuz-$KVER does not exist"
+		[ -d "/lib/modules/$KVER" ] || die "KVER=$KVER: /lib/modules/$KVER does not exist"
+		echo "$KVER"
+		return 0
+	fi
+	for v in $(find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' 2>/dev/null |
+		sed 's/^vmlinuz-//' | sort -V); do
+		if [ -e "/lib/modules/$v/modules.dep" ] && [ -e "/boot/config-$v" ]; then
+			best="$v"
+		fi
+	done
+	[ -n "$best" ] ||
+		die "no /boot/vmlinuz-* with modules in /lib/modules: apt-get install linux-image-amd64"
+	echo "$best"
+}
+
+# up_to_date OUTPUT KEY INPUT...: true when OUTPUT exists, no INPUT is newer
+# than it, and OUTPUT.stamp holds KEY. The key carries what an mtime cannot
+# show: dpkg keeps the package's mtimes, so a newly installed kernel can be
+# "older" than our copy of the last one; the key names the kernel version
+# and the input paths, so a different kernel or agent path rebuilds.
+up_to_date()
+{
+	local out="$1" key="$2" in
+	shift 2
+	[ -e "$out" ] && [ -e "$out.stamp" ] || return 1
+	[ "$(cat "$out.stamp")" = "$key" ] || return 1
+	for in in "$@"; do
+		[ -e "$in" ] || return 1
+		[ "$in" -nt "$out" ] && return 1
+	done
+	return 0
+}
+
+# mark_built OUTPUT KEY: record the key after OUTPUT was (re)built.
+mark_built()
+{
+	printf '%s\n' "$2" >"$1.stamp"
+}
