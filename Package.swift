@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(name: "resume-agent", dependencies: ["ResumeAgentKit"]),
         .executableTarget(name: "resume-probe", dependencies: ["ResumeAgentKit"]),
         .executableTarget(name: "resume-image", dependencies: [
-            "ResumeCore", "ResumeSystem",
+            "ResumeCore", "ResumeSystem", "ResumeAgentKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ResumeCoreTests", dependencies: ["ResumeCore"]),

@@ -62,6 +62,8 @@ public final class DeviceFile: ImageSource, ImageSink {
             let n = try retryingEINTR("write", path: path) {
                 pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(base + offset) + off_t(done))
             }
+            // A block device's end gives short writes, then 0: never spin.
+            if n == 0 { throw SystemError("write", path: path, errno: ENOSPC) }
             done += n
         }
     }
@@ -74,5 +76,28 @@ public final class DeviceFile: ImageSource, ImageSink {
     public func truncate(to size: UInt64) throws {
         guard !isBlockDevice else { return }
         _ = try retryingEINTR("ftruncate", path: path) { ftruncate(fd, off_t(base + size)) }
+    }
+}
+
+/// A file read from start to end, as the image writer's input.
+public struct FileInput: SequentialInput {
+    public let file: DeviceFile
+    var position: UInt64 = 0
+
+    public init(path: String) throws(SystemError) { file = try DeviceFile(path: path) }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try retryingEINTR("read", path: file.path) {
+            pread(file.fd, buffer.baseAddress!, buffer.count, off_t(file.base + position))
+        }
+        position += UInt64(n)
+        return n
+    }
+
+    /// The first `count` bytes (or fewer, for a short file).
+    public func prefix(_ count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Int(min(UInt64(count), file.byteCount)))
+        try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
+        return bytes
     }
 }

@@ -1,1 +1,256 @@
-print("todo")
+// resume-image: makes, inspects, verifies and invalidates resume images.
+// Host side; exit 0 success, 1 failure (one line on stderr), 2 usage error.
+import ArgumentParser
+import ResumeAgentKit
+import ResumeCore
+import ResumeSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure the user should read as one line (exit 1).
+struct Failure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct ResumeImage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume-image",
+        abstract: "Make, inspect, verify and invalidate resume images.",
+        discussion: "Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.",
+        version: AgentCommand.version,
+        subcommands: [Create.self, Inspect.self, Verify.self, Invalidate.self])
+}
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create an image.", subcommands: [CreateKernel.self, CreateSegments.self])
+}
+
+/// Options every `create` shares.
+struct CreateOptions: ParsableArguments {
+    @Flag(help: "The image may be resumed more than once (default: one-shot, marked consumed when used).")
+    var reusable = false
+    @Option(help: "Raw bytes per chunk: a power of two from 4096 to 4194304.")
+    var chunkSize: UInt32 = ImageHeader.defaultChunkSize
+    @Flag(help: "Write over a block device even where libblkid sees a filesystem, swap or partition table (erasing those signatures).")
+    var force = false
+    @Argument(help: "The image to write: a regular file or a block device.")
+    var output: String
+
+    func validate() throws {
+        guard chunkSize >= ImageHeader.minChunkSize, chunkSize <= ImageHeader.maxChunkSize, chunkSize & (chunkSize - 1) == 0 else {
+            throw ValidationError("--chunk-size \(chunkSize) is not a power of two from 4096 to 4194304")
+        }
+    }
+
+    func header(_ kind: ImageKind) -> ImageHeader {
+        var h = ImageHeader(kind: kind)
+        h.flags = reusable ? [.reusable] : []
+        h.chunkSize = chunkSize
+        h.createdAt = UInt64(max(0, time(nil)))
+        let name = LiveSystem(log: KernelLog(prefix: "", useKmsg: false)).uname()
+        h.producerRelease = name.release
+        h.producerMachine = name.machine
+        return h
+    }
+
+    /// Opens OUTPUT, refusing to overwrite a block device's data unless --force.
+    func openOutput() throws -> DeviceFile {
+        let existing = try? DeviceFile(path: output)
+        if let existing, existing.isBlockDevice {
+            if let info = Blkid.probe(output), info.holdsData {
+                guard force else {
+                    throw Failure("refusing to write over \(output): libblkid sees \(info.summary) there (use --force)")
+                }
+                let wiped = try Blkid.wipeSignatures(output)
+                if !wiped.isEmpty { stderrLine("erased signatures on \(output): \(wiped.joined(separator: ", "))") }
+            }
+            return try DeviceFile(path: output, writable: true)
+        }
+        return try DeviceFile(path: output, writable: true, create: true)
+    }
+
+    /// Writes `entries` (type, input, placement) and reports the result.
+    func write(_ header: ImageHeader, _ entries: [(EntryType, String?, [UInt8]?, UInt64, UInt64)]) throws {
+        let file = try openOutput()
+        var writer = ImageWriter(sink: file, header: header)
+        let progress = Progress(enabled: isatty(2) == 1)
+        for (type, path, bytes, address, memory) in entries {
+            if let path {
+                var input = try FileInput(path: path)
+                let total = input.file.byteCount
+                try writer.append(type, from: &input, physicalAddress: address, memorySize: memory) { done in
+                    progress.update("\(type.name)", done, total)
+                }
+            } else {
+                var input = BytesInput(bytes ?? [])
+                try writer.append(type, from: &input, physicalAddress: address, memorySize: memory)
+            }
+        }
+        let h = try writer.finish()
+        progress.done()
+        try file.truncate(to: h.imageSize)
+        print("wrote \(h.kind.name) image to \(output): \(h.rawTotal) bytes raw, \(h.imageSize) bytes (\(ImageSummary.ratio(h.rawTotal, h.storedTotal))), \(h.chunkCount) chunks")
+    }
+}
+
+struct CreateKernel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernel", abstract: "An A/B swap image: a bzImage, an optional initrd and a command line (restored with kexec_file_load).")
+    @Option(help: "The kernel (a bzImage, e.g. /boot/vmlinuz-VERSION).") var kernel: String
+    @Option(help: "The initrd to start it with.") var initrd: String?
+    @Option(help: "The command line kernel B gets (at most 4096 bytes).") var cmdline: String = ""
+    @Flag(help: "Accept a kernel file that has no x86 boot header (for testing the restore path's refusal).")
+    var noKernelCheck = false
+    @OptionGroup var common: CreateOptions
+
+    func validate() throws {
+        guard UInt64(cmdline.utf8.count) <= ImageHeader.maxCmdlineBytes else {
+            throw ValidationError("--cmdline is \(cmdline.utf8.count) bytes; at most \(ImageHeader.maxCmdlineBytes)")
+        }
+    }
+
+    func run() throws {
+        let prefix = try FileInput(path: kernel).prefix(0x4000)
+        if !noKernelCheck, BzImageInfo.parse(prefix: prefix) == nil {
+            throw Failure("\(kernel) is not a bzImage (no \"HdrS\" boot header at 0x202)")
+        }
+        var entries: [(EntryType, String?, [UInt8]?, UInt64, UInt64)] = [(.kernel, kernel, nil, 0, 0)]
+        if let initrd { entries.append((.initrd, initrd, nil, 0, 0)) }
+        if !cmdline.isEmpty { entries.append((.cmdline, nil, Array(cmdline.utf8), 0, 0)) }
+        try common.write(common.header(.kernel), entries)
+    }
+}
+
+struct CreateSegments: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "segments", abstract: "Raw physical memory segments from an ELF's PT_LOAD headers and an entry address (restored with kexec_load).")
+    @Option(help: "The ELF64 executable; segments are placed at their physical addresses.") var elf: String
+    @Option(help: "The entry address (default: the ELF's e_entry). Decimal or 0x hex.") var entry: String?
+    @OptionGroup var common: CreateOptions
+
+    func run() throws {
+        let input = try FileInput(path: elf)
+        guard input.file.byteCount <= 1 << 30 else { throw Failure("\(elf) is larger than 1 GiB") }
+        let bytes = try input.prefix(Int(input.file.byteCount))
+        let exe = try ELFExecutable.parse(bytes)
+        var h = common.header(.segments)
+        if let entry {
+            guard let address = parseAddress(entry) else { throw ValidationError("--entry \(entry) is not an address") }
+            h.entryAddress = address
+        } else {
+            h.entryAddress = exe.entry
+        }
+        let page = ImageHeader.pageSize
+        var entries: [(EntryType, String?, [UInt8]?, UInt64, UInt64)] = []
+        for (i, s) in exe.segments.enumerated() {
+            guard s.physicalAddress % page == 0 else {
+                throw Failure("segment \(i): physical address 0x\(String(s.physicalAddress, radix: 16)) is not page aligned")
+            }
+            let data = Array(bytes[Int(s.fileOffset)..<Int(s.fileOffset + s.fileSize)])
+            let memory = (s.memorySize + page - 1) / page * page
+            entries.append((.segment, nil, data, s.physicalAddress, memory))
+        }
+        try common.write(h, entries)
+    }
+
+    func parseAddress(_ text: String) -> UInt64? {
+        text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show an image's header, entries, sizes, ratio and state (checks the header and table, not every chunk).")
+    @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "A regular file or block device.") var source: String
+
+    func run() throws {
+        let reader = try ImageReader(source: try DeviceFile(path: source))
+        try reader.checkTable()
+        if json {
+            print(ImageSummary.json(reader.header).render())
+        } else {
+            print("\(source):")
+            ImageSummary.text(reader.header).forEach { print("  " + $0) }
+            if reader.header.kind == .kernel, let version = try kernelVersion(reader) { print("  kernel version: \(version)") }
+        }
+    }
+
+    /// The packed bzImage's version string, from its first chunk.
+    func kernelVersion(_ reader: ImageReader<DeviceFile>) throws -> String? {
+        var first: [UInt8]?
+        try reader.forEachChunk(entry: 0) { _, _, raw in if first == nil { first = Array(raw) } }
+        return first.flatMap { BzImageInfo.parse(prefix: $0)?.version }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check everything a restore would: header, state, table and every chunk. Exit 0 valid, 1 not (reason on stderr).")
+    @Argument(help: "A regular file or block device.") var source: String
+
+    func run() throws {
+        let reader = try ImageReader(source: try DeviceFile(path: source))
+        try reader.requireValidState()
+        let progress = Progress(enabled: isatty(2) == 1)
+        try reader.verifyContents { done in progress.update("verify", done, reader.header.rawTotal) }
+        progress.done()
+        print("\(source): valid \(reader.header.kind.name) image, \(reader.header.rawTotal) bytes in \(reader.header.chunkCount) chunks")
+    }
+}
+
+struct Invalidate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Mark an image consumed, so it is never resumed (one 8-byte write, synced).")
+    @Argument(help: "A regular file or block device.") var source: String
+
+    func run() throws {
+        let file = try DeviceFile(path: source, writable: true)
+        let reader = try ImageReader(source: file)
+        if reader.header.state == .consumed {
+            print("\(source): already consumed")
+            return
+        }
+        try markConsumed(file)
+        print("\(source): marked consumed")
+    }
+}
+
+/// "\rkernel: 12 / 40 MiB" on a terminal, at most every 1 MiB step.
+final class Progress {
+    let enabled: Bool
+    var last: UInt64 = 0
+    init(enabled: Bool) { self.enabled = enabled }
+    func update(_ what: String, _ done: UInt64, _ total: UInt64) {
+        guard enabled, done >> 20 != last >> 20 || done == total else { return }
+        last = done
+        let text = "\r\(what): \(done >> 20) / \(total >> 20) MiB"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
+    func done() { if enabled, last > 0 { _ = write(2, "\n", 1) } }
+}
+
+func stderrLine(_ text: String) {
+    let line = "resume-image: \(text)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}
+
+// Usage errors exit 2 (ArgumentParser would say 64); failures exit 1 with one line.
+var command: ParsableCommand
+do {
+    command = try ResumeImage.parseAsRoot()
+} catch {
+    if ResumeImage.exitCode(for: error) == .success { ResumeImage.exit(withError: error) }  // --help, --version
+    let message = ResumeImage.fullMessage(for: error)
+    _ = (message + "\n").withCString { write(2, $0, strlen($0)) }
+    exit(2)
+}
+do {
+    try command.run()
+} catch let error as ValidationError {
+    stderrLine(error.message)
+    exit(2)
+} catch {
+    stderrLine("\(error)")
+    exit(1)
+}

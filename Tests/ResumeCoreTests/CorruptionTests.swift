@@ -1,0 +1,144 @@
+import XCTest
+@testable import ResumeCore
+
+/// Bad input: every byte that carries information is checked, and each
+/// structural rule rejects with an error naming the field.
+final class CorruptionTests: XCTestCase {
+    func testFlippingAnyByteOfSmallImagesFailsVerify() throws {
+        for image in [try TestImages.kernelImage(), try TestImages.segmentsImage(), try TestImages.snapshotImage()] {
+            let good = image.bytes
+            XCTAssertNil(TestImages.verifyError(good))
+            for i in 0..<good.count {
+                var bad = good
+                bad[i] ^= 0x01
+                XCTAssertNotNil(TestImages.verifyError(bad), "flipping byte \(i) went unnoticed")
+            }
+        }
+    }
+
+    func testTruncatedAnywhereFailsVerify() throws {
+        let good = try TestImages.kernelImage().bytes
+        for length in stride(from: 0, to: good.count, by: 97) {
+            XCTAssertNotNil(TestImages.verifyError(Array(good.prefix(length))), "truncated to \(length)")
+        }
+    }
+
+    // MARK: A table of corruptions and the error each must give.
+
+    /// Re-seals a header after an edit, so deeper checks are reached.
+    static func resealHeader(_ bytes: inout [UInt8]) {
+        var block = Array(bytes.prefix(4096))
+        let sum = ImageHeader.checksum(of: block)
+        for i in 0..<8 { block[0x18 + i] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(i))) }
+        bytes.replaceSubrange(0..<4096, with: block)
+    }
+
+    static func put(_ bytes: inout [UInt8], _ at: Int, _ value: UInt64, width: Int) {
+        for i in 0..<width { bytes[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+    }
+
+    static func u64(_ bytes: [UInt8], _ at: Int) -> UInt64 {
+        (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
+    }
+
+    /// Re-seals the table digest (and then the header) after a table edit.
+    static func resealTable(_ bytes: inout [UInt8]) {
+        let offset = Int(u64(bytes, 0x48)), size = Int(u64(bytes, 0x50))
+        let digest = SHA256.digest(Array(bytes[offset..<(offset + size)]))
+        bytes.replaceSubrange(0x90..<0xB0, with: digest)
+        resealHeader(&bytes)
+    }
+
+    func expect(_ mutate: (inout [UInt8]) -> Void, _ expected: FormatError, base: [UInt8],
+                file: StaticString = #filePath, line: UInt = #line) {
+        var bytes = base
+        mutate(&bytes)
+        let error = TestImages.verifyError(bytes)
+        XCTAssertEqual(error as? FormatError, expected, "got \(String(describing: error))", file: file, line: line)
+    }
+
+    func testHeaderCorruptionsNameTheirField() throws {
+        let k = try TestImages.kernelImage().bytes
+        let put = Self.put, reseal = Self.resealHeader
+        expect({ $0[0] = 0x58 }, .badMagic, base: k)
+        expect({ put(&$0, 0x08, 2, 2) }, .unsupportedVersion(major: 2, minor: 0), base: k)
+        expect({ $0[0x100] ^= 1 }, .headerChecksum(stored: Self.u64(k, 0x18), computed: {
+            var b = Array(k.prefix(4096)); b[0x100] ^= 1; return ImageHeader.checksum(of: b) }()), base: k)
+        expect({ $0[0x10] = 0x41 }, .unknownState, base: k)
+        expect({ put(&$0, 0x20, 9, 4); reseal(&$0) }, .field("kind", "unknown value 9"), base: k)
+        expect({ put(&$0, 0x24, 6, 4); reseal(&$0) }, .field("flags", "unknown bits 0x6"), base: k)
+        expect({ put(&$0, 0x30, 5000, 4); reseal(&$0) },
+               .field("chunk size", "5000 is not a power of two in 4096...4194304"), base: k)
+        expect({ put(&$0, 0x38, 0, 4); reseal(&$0) }, .field("entry count", "0 is not in 1...16"), base: k)
+        expect({ put(&$0, 0x38, 17, 4); reseal(&$0) }, .field("entry count", "17 is not in 1...16"), base: k)
+        expect({ put(&$0, 0x40, 99, 8); reseal(&$0) }, .field("chunk count", "is 99, entries hold 6"), base: k)
+        expect({ put(&$0, 0x58, 1 << 60, 8); reseal(&$0) },
+               .field("image size", "\(UInt64(1) << 60) exceeds the format limit of 2^48"), base: k)
+        expect({ put(&$0, 0x70, 0x1000, 8); reseal(&$0) }, .field("entry address", "must be 0 for a kernel image"), base: k)
+        expect({ put(&$0, 0x200 + 64, 4, 4); reseal(&$0) },
+               .field("entry 1 type", "segment is out of place in a kernel image (kernel, [initrd], [cmdline])"), base: k)
+        expect({ put(&$0, 0x200 + 32, 4, 8); reseal(&$0) },
+               .field("entry 0 chunk count", "is 4, expected 3 for 10000 bytes"), base: k)
+        expect({ $0[0x700] = 1; reseal(&$0) }, .field("reserved bytes after entries", "are not zero"), base: k)
+        expect({ put(&$0, 0xE00, 1, 4); reseal(&$0) },
+               .field("signature", "type 1 length 0 is not supported by format 1.0"), base: k)
+        expect({ $0.removeLast() }, .truncated(what: "image", needed: UInt64(k.count), available: UInt64(k.count - 1)), base: k)
+    }
+
+    func testSegmentRulesAreEnforced() throws {
+        let s = try TestImages.segmentsImage().bytes
+        let put = Self.put, reseal = Self.resealHeader
+        let seg1 = 0x200 + 64
+        expect({ put(&$0, seg1 + 40, 0x20_0800, 8); reseal(&$0) },
+               .field("segment 1 physical address", "0x200800 is not page aligned"), base: s)
+        expect({ put(&$0, seg1 + 40, 0x10_1000, 8); reseal(&$0) },
+               .field("segment 1", "[0x101000, 0x104000) overlaps segment 0"), base: s)
+        expect({ put(&$0, seg1 + 48, 0x1800, 8); reseal(&$0) },
+               .field("segment 1 memory size", "0x1800 is not a non-zero multiple of the page size"), base: s)
+        expect({ put(&$0, 0x70, 0x30_0000, 8); reseal(&$0) },
+               .field("entry address", "0x300000 is outside every segment"), base: s)
+        expect({ put(&$0, 0x200 + 48, 0x1000, 8); reseal(&$0) },
+               .field("segment 0 memory size", "0x1000 is smaller than its 6000 bytes of data"), base: s)
+    }
+
+    func testTableAndChunkCorruptions() throws {
+        let k = try TestImages.kernelImage().bytes
+        let table = Int(Self.u64(k, 0x48))
+        // A table edit without resealing: the digest catches it.
+        expect({ $0[table + 20] ^= 1 }, .tableDigest, base: k)
+        // Resealed table edits reach the structural checks.
+        expect({ Self.put(&$0, table + 32 + 12, 4095, width: 4); Self.resealTable(&$0) },
+               .field("chunk 1 raw size", "is 4095, expected 4096 (entry 0)"), base: k)
+        expect({ Self.put(&$0, table + 32, 4097, width: 8); Self.resealTable(&$0) },
+               .field("chunk 1 offset", "is 4097, expected \(Self.u64(k, table + 32)) (chunks are contiguous)"), base: k)
+        // Payload edits: the stored checksum catches them.
+        expect({ $0[4096 + 10] ^= 0xFF }, .chunkChecksum(index: 0, which: "stored"), base: k)
+        // A payload edit with its stored hash resealed: LZ4 or the raw checksum catches it.
+        var bytes = k
+        let firstStored = Int(Self.u64(k, table + 8) & 0xFFFF_FFFF)
+        XCTAssertLessThan(firstStored, 4096, "chunk 0 is compressed")
+        bytes[4096 + firstStored - 1] ^= 0x01
+        let hash = XXH64.hash(Array(bytes[4096..<(4096 + firstStored)]))
+        Self.put(&bytes, table + 16, hash, width: 8)
+        Self.resealTable(&bytes)
+        let error = TestImages.verifyError(bytes) as? FormatError
+        switch error {
+        case .chunkDecode(index: 0, _)?, .chunkChecksum(index: 0, which: "raw")?: break
+        default: XCTFail("expected a decode or raw checksum error for chunk 0, got \(String(describing: error))")
+        }
+    }
+
+    func testChunkDecoderNeverWritesPastItsDeclaredSize() {
+        // An LZ4 block that expands to more than the declared raw size.
+        let raw = [UInt8](repeating: 7, count: 8192)
+        var stored = [UInt8](repeating: 0, count: 8192)
+        let n = raw.withUnsafeBytes { r in stored.withUnsafeMutableBytes { ChunkCodec.encode(r, into: $0) } }
+        XCTAssertLessThan(n, 100)
+        var out = [UInt8](repeating: 0, count: 4096)
+        XCTAssertThrowsError(try stored.prefix(n).withUnsafeBytes { s in
+            try out.withUnsafeMutableBytes { try ChunkCodec.decode(s, rawSize: 4096, into: $0, index: 3) }
+        }) { error in
+            guard case .chunkDecode(index: 3, _)? = error as? FormatError else { return XCTFail("\(error)") }
+        }
+    }
+}

@@ -1,0 +1,351 @@
+#!/bin/bash
+# QEMU boot tests: boot Debian's kernel with the initramfs that mkinitramfs
+# made with our hook and boot script, through the real agent, and check the
+# serial log.
+#
+# Usage: Tests/boot/run.sh [SCENARIO...]
+#   SCENARIO: a number or name from the list below (default: all)
+#     1 no-image            empty resume partition, no resume=: the agent
+#                           scans and finds nothing
+#     2 noresume            noresume: the agent does not probe at all
+#     3 missing-device      resume= names a device that never appears; the
+#                           wait is bounded by resume_agent.wait=3
+#     4 corrupt-image       resume=PARTLABEL=fastresume holds an image with
+#                           one payload byte flipped: rejected, not written
+#     5 corrupt-image-scan  the same image found by the scan (no resume=)
+#
+# Every scenario must end in a normal boot with all memory online (the
+# DIMM's 1 GiB starts offline: memhp_default_state=offline) and the resume
+# disk unchanged. Each prints its checks and a PASS or FAIL line; serial
+# logs go to build/vm/logs/, timings are appended to
+# build/vm/logs/timings.txt, and the last line is "N passed, N failed".
+# Exits non-zero when anything failed.
+#
+# Environment: BOOT_TIMEOUT (default 120 s per boot), MAX_ROOT_UPTIME
+# (default 30 s), RESUME_AGENT_BINARY, RESUME_IMAGE_TOOL, KVER.
+set -euo pipefail
+# shellcheck source=Tests/boot/lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# initramfs-tools waits max(30 s, rootdelay) for a missing resume device,
+# and so does the agent by default; a test boot reaches its root in about
+# 6-10 s of guest time. A root reached later than this means some resume
+# wait ran to its default length instead of the bound the test gave.
+MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
+# The DIMM adds 1 GiB to the 512 MiB of boot memory: with all of it online
+# MemTotal is about 1.4 GiB; with the DIMM offline it is under 0.5 GiB.
+MIN_MEMTOTAL_KIB=1363148 # 1.3 GiB
+
+ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan)
+RUN_DIR="$VM_DIR/run"
+TIMINGS="$LOG_DIR/timings.txt"
+
+passed=0
+failed=0
+summary=()
+
+finish()
+{
+	echo
+	local line
+	for line in "${summary[@]}"; do
+		echo "$line"
+	done
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+# A failure before any boot (a missing tool or binary) fails every
+# requested scenario, with the reason, and still ends with the count line.
+setup_failure()
+{
+	local reason="$1" name
+	echo "FAIL setup: $reason" >&2
+	for name in "${selected[@]}"; do
+		summary+=("FAIL $name: setup: $reason")
+		failed=$((failed + 1))
+	done
+	finish || exit 1
+}
+
+# --- which scenarios --------------------------------------------------------
+selected=()
+if [ $# -eq 0 ]; then
+	selected=("${ALL_SCENARIOS[@]}")
+fi
+for arg in "$@"; do
+	case "$arg" in
+	[1-9]) [ "$arg" -le "${#ALL_SCENARIOS[@]}" ] || die "no scenario $arg"
+		selected+=("${ALL_SCENARIOS[$((arg - 1))]}") ;;
+	*)
+		found=no
+		for name in "${ALL_SCENARIOS[@]}"; do
+			[ "$name" = "$arg" ] && found=yes
+		done
+		[ "$found" = yes ] || die "unknown scenario '$arg' (${ALL_SCENARIOS[*]})"
+		selected+=("$arg")
+		;;
+	esac
+done
+
+# --- prerequisites and the shared build --------------------------------------
+for tool in "$QEMU:qemu-system-x86" timeout:coreutils sha256sum:coreutils \
+	awk:mawk sgdisk:gdisk mke2fs:e2fsprogs mkinitramfs:initramfs-tools; do
+	if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+		setup_failure "'${tool%%:*}' not found: apt-get install ${tool#*:}"
+	fi
+done
+if [ ! -f "$AGENT_BINARY" ] || [ ! -x "$AGENT_BINARY" ]; then
+	setup_failure "agent binary $AGENT_BINARY is missing: build it with 'make static'"
+fi
+agent_id="$(sha256sum "$AGENT_BINARY" | cut -c1-12)"
+echo "boot tests: agent $AGENT_BINARY (sha256 $agent_id...), kernel $(detect_kver)"
+
+mkdir -p "$LOG_DIR" "$RUN_DIR"
+if ! "$MKIMAGE_DIR/build-all.sh" kernel initramfs rootfs resume-empty; then
+	setup_failure "mkimage/build-all.sh failed (see above)"
+fi
+# The corrupt-image disk needs the host tool; without it only the
+# scenarios that use that disk fail.
+corrupt_disk_error=""
+if ! "$MKIMAGE_DIR/build-all.sh" resume-corrupt 2>"$LOG_DIR/build-corrupt.err"; then
+	corrupt_disk_error="$(grep 'error:' "$LOG_DIR/build-corrupt.err" | tail -n1)"
+	corrupt_disk_error="${corrupt_disk_error:-building resume-corrupt.img failed}"
+fi
+cat "$LOG_DIR/build-corrupt.err" >&2
+
+# --- one scenario ------------------------------------------------------------
+# State of the scenario being run, shared by the helpers below.
+S_NAME="" S_LOG="" S_DISK="" S_RC=0 S_WALL=0 S_SUM_BEFORE="" S_SUM_AFTER=""
+S_FAILS=()
+
+expect()
+{
+	local what="$1"
+	shift
+	if "$@"; then
+		echo "  ok    $what"
+	else
+		echo "  FAIL  $what"
+		S_FAILS+=("$what")
+	fi
+}
+
+# not CMD...: negation usable through expect.
+not()
+{
+	! "$@"
+}
+
+# all_online STATES: the root's "uniq -c" of memory block states names
+# online blocks and no offline one.
+all_online()
+{
+	[ -n "$1" ] && grep -q online <<<"$1" && ! grep -q offline <<<"$1"
+}
+
+# in_range VALUE LOW HIGH: LOW <= VALUE <= HIGH; false when VALUE is empty.
+in_range()
+{
+	[ -n "$1" ] && fcmp "$1" ">=" "$2" && fcmp "$1" "<=" "$3"
+}
+
+# begin NAME DISK_SOURCE [KERNEL_PARAM...]: boot one scenario on a private
+# copy of DISK_SOURCE (the agent must not write it, and a scenario that
+# did must not spoil the next one). Returns 1 when the VM did not boot to
+# the end; the reason is recorded.
+begin()
+{
+	S_NAME="$1"
+	local src="$2"
+	shift 2
+	S_FAILS=()
+	S_LOG="$LOG_DIR/$S_NAME.serial.log"
+	S_DISK="$RUN_DIR/$S_NAME.img"
+	echo
+	echo "--- $S_NAME: ${*:-(no extra kernel parameters)}"
+	cp --sparse=always "$src" "$S_DISK"
+	S_SUM_BEFORE="$(sha256sum <"$S_DISK")"
+	local t0 t1
+	t0="$(date +%s.%N)"
+	S_RC=0
+	boot_vm "$S_LOG" "$S_DISK" "$@" || S_RC=$?
+	t1="$(date +%s.%N)"
+	S_WALL="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+	S_SUM_AFTER="$(sha256sum <"$S_DISK")"
+	echo "  boot took ${S_WALL} s wall; serial log: $S_LOG"
+	if [ "$S_RC" -eq 124 ] || [ "$S_RC" -eq 137 ]; then
+		S_FAILS+=("the VM did not power off within ${BOOT_TIMEOUT} s (hung boot)")
+	elif [ "$S_RC" -ne 0 ]; then
+		S_FAILS+=("QEMU exited with status $S_RC (see $S_LOG.qemu)")
+	fi
+	if [ "${#S_FAILS[@]}" -gt 0 ]; then
+		echo "  FAIL  ${S_FAILS[0]}"
+		return 1
+	fi
+	return 0
+}
+
+# The checks every scenario makes: the boot went on to the root with all
+# memory online, the agent itself did the onlining (the boot script's
+# fallback did not have to), and the resume disk was not written.
+expect_normal_boot()
+{
+	local log="$S_LOG" mem memtotal onlined
+	expect "root file system reached (FASTRESUME-ROOT-OK)" has "$log" '^FASTRESUME-ROOT-OK$'
+	mem="$(section "$log" MEMSTATE)"
+	expect "no offline memory block in the root [$(echo "$mem" | xargs)]" \
+		all_online "$mem"
+	memtotal="$(memtotal_kib "$log")"
+	expect "MemTotal ${memtotal:-?} kB > $MIN_MEMTOTAL_KIB kB (1.3 GiB)" \
+		fcmp "${memtotal:-0}" ">" "$MIN_MEMTOTAL_KIB"
+	expect "agent decided to boot normally" has "$log" 'resume-agent: decision: boot normally: .'
+	onlined="$(sed -nE 's/.*resume-agent: memory: ([0-9]+) blocks onlined, all [0-9]+ blocks online \([0-9]+ MiB\).*/\1/p' "$log" | head -n1)"
+	expect "agent onlined the offline blocks (memory: ${onlined:-?} blocks onlined, all ... online)" \
+		fcmp "${onlined:-0}" ">" 0
+	expect "agent logged its handover" has "$log" 'resume-agent: handover after [0-9]+ ms, peak memory [0-9]+ KiB'
+	expect "agent exited 0 (no fallback by the boot script)" \
+		not has "$log" 'resume-agent-boot: (/sbin/resume-agent (failed|is missing)|fallback)'
+	expect "resume disk unchanged (sha256 before = after)" [ "$S_SUM_BEFORE" = "$S_SUM_AFTER" ]
+}
+
+# The boot was not held up by a resume wait (see MAX_ROOT_UPTIME).
+expect_not_stalled()
+{
+	local up
+	up="$(root_uptime "$S_LOG")"
+	expect "root reached at ${up:-?} s uptime < ${MAX_ROOT_UPTIME} s (no unbounded resume wait)" \
+		fcmp "${up:-999}" "<" "$MAX_ROOT_UPTIME"
+}
+
+# Append this boot's timings: printk times of the agent's first line and
+# of its handover line, what the handover line says, when the root's init
+# started, and the wall time of the whole QEMU run.
+record_timings()
+{
+	local log="$S_LOG" first handover span ms kib up
+	first="$(kmsg_time "$log" 'resume-agent: ')"
+	handover="$(kmsg_time "$log" 'resume-agent: handover after')"
+	span="$(awk -v a="$first" -v b="$handover" 'BEGIN { if (a != "" && b != "") printf "%.3f", b - a; else print "?" }')"
+	ms="$(sed -nE 's/.*resume-agent: handover after ([0-9]+) ms.*/\1/p' "$log" | head -n1)"
+	kib="$(sed -nE 's/.*resume-agent: handover after [0-9]+ ms, peak memory ([0-9]+) KiB.*/\1/p' "$log" | head -n1)"
+	up="$(root_uptime "$log")"
+	printf '%s %-20s agent_first=%ss handover=%ss agent_span=%ss reported_ms=%s peak_kib=%s root_uptime=%ss wall=%ss agent=%s kernel=%s\n' \
+		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$S_NAME" "${first:-?}" "${handover:-?}" "$span" \
+		"${ms:-?}" "${kib:-?}" "${up:-?}" "$S_WALL" "$agent_id" "$(cat "$VM_DIR/kver")" >>"$TIMINGS"
+	echo "  timings: agent first line at ${first:-?} s, handover at ${handover:-?} s (span ${span} s, agent says ${ms:-?} ms, peak ${kib:-?} KiB), root at ${up:-?} s"
+}
+
+end()
+{
+	local log_tail
+	if [ -e "$S_LOG" ]; then
+		record_timings
+	fi
+	if [ "${#S_FAILS[@]}" -eq 0 ]; then
+		summary+=("PASS $S_NAME (${S_WALL} s)")
+		echo "PASS $S_NAME"
+		passed=$((passed + 1))
+	else
+		local IFS=";"
+		summary+=("FAIL $S_NAME: ${S_FAILS[*]}")
+		echo "FAIL $S_NAME: ${S_FAILS[*]}"
+		unset IFS
+		failed=$((failed + 1))
+		if [ -e "$S_LOG" ]; then
+			log_tail="$(grep -E 'resume-agent|FASTRESUME|Kernel panic|ALERT|Gave up' "$S_LOG" | tail -n 20)"
+			echo "  last relevant serial lines (full log: $S_LOG):"
+			# shellcheck disable=SC2001 # a prefix on every line
+			sed 's/^/    | /' <<<"$log_tail"
+		fi
+	fi
+}
+
+# Scenarios that need the corrupt-image disk fail at once without it.
+corrupt_disk_or_fail()
+{
+	if [ -n "$corrupt_disk_error" ]; then
+		S_NAME="$1"
+		S_FAILS=("no corrupt-image disk: $corrupt_disk_error")
+		S_LOG="" S_WALL=0
+		echo
+		echo "--- $S_NAME"
+		echo "  FAIL  ${S_FAILS[0]}"
+		return 1
+	fi
+}
+
+# --- the scenarios -----------------------------------------------------------
+scenario_no_image()
+{
+	if begin no-image "$VM_DIR/resume-empty.img"; then
+		expect_normal_boot
+		expect_not_stalled
+		expect "empty partition is no image, not a rejected one" \
+			not has "$S_LOG" 'resume-agent: rejected '
+	fi
+	end
+}
+
+scenario_noresume()
+{
+	if begin noresume "$VM_DIR/resume-empty.img" noresume; then
+		expect "agent: noresume given: not probing" has "$S_LOG" 'resume-agent: noresume given: not probing'
+		expect "agent did not wait for or probe a device" \
+			not has "$S_LOG" 'resume-agent: (waiting up to|rejected )'
+		expect_normal_boot
+		expect_not_stalled
+	fi
+	end
+}
+
+scenario_missing_device()
+{
+	local spec=PARTLABEL=does-not-exist t_wait t_gone waited
+	if begin missing-device "$VM_DIR/resume-empty.img" "resume=$spec" resume_agent.wait=3; then
+		expect "agent: waiting up to 3 s for $spec" has "$S_LOG" "resume-agent: waiting up to 3 s for $spec\$"
+		expect "agent: $spec did not appear within 3 s" has "$S_LOG" "resume-agent: $spec did not appear within 3 s\$"
+		t_wait="$(kmsg_time "$S_LOG" "resume-agent: waiting up to 3 s for $spec")"
+		t_gone="$(kmsg_time "$S_LOG" "resume-agent: $spec did not appear within 3 s")"
+		waited="$(awk -v a="$t_wait" -v b="$t_gone" 'BEGIN { if (a != "" && b != "") printf "%.2f", b - a }')"
+		expect "the wait lasted ${waited:-?} s (bounded: 2.5 to 6 s)" \
+			in_range "$waited" 2.5 6
+		expect "boot script told initramfs-tools not to wait again for $spec" \
+			has "$S_LOG" "resume-agent-boot: resume device $spec is missing"
+		expect_normal_boot
+		expect_not_stalled
+	fi
+	end
+}
+
+scenario_corrupt_image()
+{
+	if corrupt_disk_or_fail corrupt-image &&
+		begin corrupt-image "$VM_DIR/resume-corrupt.img" "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+		expect "agent: rejected /dev/vdb1: <reason> [$(first_match "$S_LOG" 'resume-agent: rejected ' | sed 's/.*resume-agent: rejected //')]" \
+			has "$S_LOG" 'resume-agent: rejected /dev/vdb1: [^ ]'
+		expect_normal_boot
+		expect_not_stalled
+	fi
+	end
+}
+
+scenario_corrupt_image_scan()
+{
+	if corrupt_disk_or_fail corrupt-image-scan &&
+		begin corrupt-image-scan "$VM_DIR/resume-corrupt.img"; then
+		expect "agent: rejected /dev/vdb1: <reason> [$(first_match "$S_LOG" 'resume-agent: rejected ' | sed 's/.*resume-agent: rejected //')]" \
+			has "$S_LOG" 'resume-agent: rejected /dev/vdb1: [^ ]'
+		expect_normal_boot
+		expect_not_stalled
+	fi
+	end
+}
+
+suite_t0="$(date +%s)"
+for name in "${selected[@]}"; do
+	"scenario_${name//-/_}"
+done
+echo
+echo "boot tests took $(($(date +%s) - suite_t0)) s; timings appended to $TIMINGS"
+finish
