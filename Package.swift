@@ -40,7 +40,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ResumeCoreTests", dependencies: ["ResumeCore"]),
-        .testTarget(name: "ResumeSystemTests", dependencies: ["ResumeAgentKit", "ResumeSystem", "ResumeCore"]),
+        .testTarget(name: "ResumeAgentTests", dependencies: ["ResumeAgentKit", "ResumeSystem", "ResumeCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
