@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <sys/reboot.h>
 #include <unistd.h>
 
 const unsigned long resume_BLKGETSIZE64 = BLKGETSIZE64;
@@ -61,3 +62,6 @@ long resume_statfs_type(const char *path) {
     if (statfs(path, &fs) != 0) return -1;
     return (long)fs.f_type;
 }
+
+int resume_memfd_create(const char *name, unsigned int flags) { return memfd_create(name, flags); }
+int resume_reboot(int cmd) { return reboot(cmd); }

@@ -38,11 +38,14 @@ public struct Agent {
     }
 
     /// What this agent can restore on this kernel; nil when it can.
-    public static func restorable(_ kind: ImageKind) -> String? {
+    public static func restorable(_ kind: ImageKind, _ system: BootSystem) -> String? {
+        func need(_ call: String, _ availability: SyscallAvailability) -> String? {
+            availability == .available ? nil : "\(call) is \(availability.rawValue) on this kernel"
+        }
         switch kind {
-        case .kernel: "restoring kernel images (kexec_file_load) is not implemented in this version"
-        case .segments: "restoring segments images (kexec_load) is not implemented in this version"
-        case .snapshot: "restoring snapshot images (/dev/snapshot) is not implemented in this version"
+        case .kernel: return need("kexec_file_load", system.kexecFileLoadAvailability())
+        case .segments: return need("kexec_load", system.kexecLoadAvailability())
+        case .snapshot: return "restoring snapshot images (/dev/snapshot) is not implemented in this version"
         }
     }
 
@@ -60,14 +63,23 @@ public struct Agent {
         system.log("start\(dryRun ? " (dry run: nothing will be changed)" : "")")
         for warning in settings.warnings { system.log("warning: \(warning)") }
 
-        let (search, devices) = look(settings)
-        let decision = Decider.decide(search: search, devices: devices, restorable: Self.restorable)
-        system.log(decision.logLine)
-
-        if case .resume = decision {
-            // Unreachable until a restore path exists (restorable says no);
-            // kept so the shape of the flow is the final one.
-            system.log("no restore path: continuing the normal boot")
+        var (search, devices) = look(settings)
+        let restorer = Restorer(system: system, settings: settings, cmdline: KernelCommandLine(cmdlineText))
+        // Decide; a chosen image is decoded and checked in full while it is
+        // loaded, and an image that fails there is rejected and the choice
+        // made again. Each round rejects one device, so this ends.
+        for _ in 0...devices.count {
+            let decision = Decider.decide(search: search, devices: devices, restorable: { Self.restorable($0, system) })
+            system.log(decision.logLine)
+            guard case let .resume(_, device, header) = decision, !dryRun else { break }
+            let (reason, rejected) = restorer.restore(device: device, header: header)
+            if rejected, let i = devices.firstIndex(where: { $0.path == device }) {
+                system.log("rejected \(device): \(reason)")
+                devices[i].finding = .rejected(reason)
+                continue
+            }
+            system.log(Decision.bootNormally(reason: "resume from \(device) failed: \(reason)").logLine)
+            break
         }
         bringMemoryOnline(dryRun: dryRun)
         let elapsed = system.monotonicMilliseconds() - start
@@ -94,7 +106,7 @@ public struct Agent {
                 if path == nil { system.log("\(spec) did not appear within \(settings.waitSeconds) s") }
             }
             guard let path else { return (.named(spec, found: nil, waitedSeconds: settings.waitSeconds), []) }
-            let device = ProbedDevice(path: path, finding: DeviceDiscovery.examine(path, base: base, scanning: false, system))
+            let device = ProbedDevice(path: path, finding: DeviceDiscovery.examine(path, base: base, scanning: false, full: false, system))
             report(device)
             return (.named(spec, found: path, waitedSeconds: settings.waitSeconds), [device])
         }
@@ -102,7 +114,7 @@ public struct Agent {
             return (.skipped(reason: "no resume= device and resume_agent.scan=0"), [])
         }
         let devices = DeviceDiscovery.blockDevices(system).map {
-            ProbedDevice(path: $0, finding: DeviceDiscovery.examine($0, scanning: true, system))
+            ProbedDevice(path: $0, finding: DeviceDiscovery.examine($0, scanning: true, full: false, system))
         }
         devices.forEach(report)
         return (.scanned, devices)
@@ -111,7 +123,7 @@ public struct Agent {
     func report(_ device: ProbedDevice) {
         switch device.finding {
         case let .image(h):
-            system.log("found \(h.kind.name) image on \(device.path): \(h.rawTotal) bytes in \(h.chunkCount) chunks, all checks passed")
+            system.log("found \(h.kind.name) image on \(device.path): \(h.rawTotal) bytes in \(h.chunkCount) chunks (header and table check out)")
         case let .rejected(why):
             system.log("rejected \(device.path): \(why)")
         case let .unreadable(why):

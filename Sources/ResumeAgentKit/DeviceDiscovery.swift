@@ -66,8 +66,10 @@ public enum DeviceDiscovery {
     /// What `path` holds. With `scanning`, a device that libblkid sees a
     /// filesystem, swap, RAID member or partition table on is passed over
     /// unread; a named device is always read for the image magic.
-    /// An image is checked in full: header, table and every chunk.
-    public static func examine(_ path: String, base: UInt64 = 0, scanning: Bool, _ system: BootSystem) -> DeviceFinding {
+    /// `full` checks every chunk too (resume-probe); the agent checks the
+    /// header, state and table here, and every chunk while it loads the
+    /// image it chose, before anything irreversible: one decode, not two.
+    public static func examine(_ path: String, base: UInt64 = 0, scanning: Bool, full: Bool, _ system: BootSystem) -> DeviceFinding {
         let info = system.probe(path)
         if scanning, let info, info.holdsData {
             return .other(type: info.type ?? info.partitionTable)
@@ -93,7 +95,7 @@ public enum DeviceDiscovery {
         }
         do {
             try reader.requireValidState()
-            try reader.verifyContents()
+            if full { try reader.verifyContents() } else { try reader.checkTable() }
         } catch {
             return .rejected(String(describing: error))
         }

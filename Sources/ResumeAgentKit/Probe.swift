@@ -55,7 +55,7 @@ public struct Probe {
             search = .named(spec, found: path, waitedSeconds: 0)
             if let path {
                 devices.append(Device(path: path, info: system.probe(path),
-                                      finding: DeviceDiscovery.examine(path, base: base, scanning: false, system)))
+                                      finding: DeviceDiscovery.examine(path, base: base, scanning: false, full: true, system)))
             }
         } else if !settings.scan {
             search = .skipped(reason: "no resume= device and resume_agent.scan=0")
@@ -65,14 +65,14 @@ public struct Probe {
         // Always list every block device, so a person sees what is there.
         for path in DeviceDiscovery.blockDevices(system) where !devices.contains(where: { $0.path == path }) {
             let info = system.probe(path)
-            devices.append(Device(path: path, info: info, finding: DeviceDiscovery.examine(path, scanning: true, system)))
+            devices.append(Device(path: path, info: info, finding: DeviceDiscovery.examine(path, scanning: true, full: true, system)))
         }
         let considered: [ProbedDevice] = switch search {
         case .scanned: devices.map { ProbedDevice(path: $0.path, finding: $0.finding) }
         case .named(_, let found?, _): devices.filter { $0.path == found }.map { ProbedDevice(path: $0.path, finding: $0.finding) }
         default: []
         }
-        let decision = Decider.decide(search: search, devices: considered, restorable: Agent.restorable)
+        let decision = Decider.decide(search: search, devices: considered, restorable: { Agent.restorable($0, system) })
         return Report(release: release, machine: machine, capabilities: capabilities(&unreadable), cmdline: text,
                       settings: settings, memory: memory, devices: devices, decision: decision, unreadable: unreadable)
     }

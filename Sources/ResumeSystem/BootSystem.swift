@@ -30,7 +30,25 @@ public protocol BootSystem: AnyObject {
     func kexecFileLoadAvailability() -> SyscallAvailability
     func kexecLoadAvailability() -> SyscallAvailability
     func uname() -> (release: String, machine: String)
+
+    // The jump (kexec). Each throws a SystemError carrying errno.
+    /// An in-memory file for a kernel or initrd (memfd_create).
+    func createPayloadFile(_ name: String) throws -> any PayloadFile
+    func kexecFileLoad(kernel: any PayloadFile, initrd: (any PayloadFile)?, cmdline: String) throws
+    func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws
+    /// Unloads any loaded kexec image; never fails.
+    func kexecUnload()
+    /// reboot(LINUX_REBOOT_CMD_KEXEC). Returns only on failure.
+    func kexecJump() -> Error
 }
+
+/// Where decoded kernel and initrd bytes go before kexec_file_load.
+public protocol PayloadFile: AnyObject {
+    var size: UInt64 { get }
+    func append(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+extension MemoryFile: PayloadFile {}
 
 /// The real system.
 public final class LiveSystem: BootSystem {
@@ -98,6 +116,25 @@ public final class LiveSystem: BootSystem {
     }
 
     public func log(_ line: String) { log.write(line) }
+
+    public func createPayloadFile(_ name: String) throws -> any PayloadFile { try MemoryFile(name: name) }
+
+    public func kexecFileLoad(kernel: any PayloadFile, initrd: (any PayloadFile)?, cmdline: String) throws {
+        guard let kernel = kernel as? MemoryFile else { throw SystemError("kexec_file_load", errno: EBADF) }
+        let initrdFD: Int32? = try initrd.map { file throws(SystemError) -> Int32 in
+            guard let memory = file as? MemoryFile else { throw SystemError("kexec_file_load", errno: EBADF) }
+            return memory.fd
+        }
+        try Kexec.fileLoad(kernelFD: kernel.fd, initrdFD: initrdFD, cmdline: cmdline)
+    }
+
+    public func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws {
+        try Kexec.load(entry: entry, segments: segments)
+    }
+
+    public func kexecUnload() { Kexec.unload() }
+
+    public func kexecJump() -> Error { Kexec.jump() }
 }
 
 /// Lines to stderr (the console, in the initramfs) and to /dev/kmsg, so

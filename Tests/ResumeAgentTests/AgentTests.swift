@@ -71,13 +71,26 @@ final class AgentTests: XCTestCase {
         XCTAssertLessThan(system.now, 1_000 + 3_000)
     }
 
-    func testCorruptImageIsRejectedWithItsReasonAndLeftUntouched() throws {
+    func testCorruptChunkIsRejectedWhileLoadingAndNothingIsLeftLoaded() throws {
         let system = FakeSystem()
         var bytes = try Self.validImage()
         bytes[4096 + 5] ^= 0xFF
         system.addDevice("vdb1", image: bytes)
         XCTAssertEqual(run(system, cmdline: ""), .continueBoot)
         XCTAssertTrue(system.logs.contains("rejected /dev/vdb1: chunk 0: stored checksum mismatch"), "\(system.logs)")
+        XCTAssertTrue(system.logs.contains("decision: boot normally: no valid resume image (rejected /dev/vdb1: chunk 0: stored checksum mismatch)"), "\(system.logs)")
+        XCTAssertEqual(system.events, ["unload"], "nothing loaded, nothing written, no jump")
+        XCTAssertEqual(system.devices["/dev/vdb1"]!.bytes, bytes)
+        XCTAssertTrue(system.memoryStates.allSatisfy { $0 == "online" })
+    }
+
+    func testCorruptImageIsRejectedWithItsReasonAndLeftUntouched() throws {
+        let system = FakeSystem()
+        var bytes = try Self.validImage()
+        bytes[0x30] ^= 0x01  // chunk size: the header checksum catches it
+        system.addDevice("vdb1", image: bytes)
+        XCTAssertEqual(run(system, cmdline: ""), .continueBoot)
+        XCTAssertTrue(system.logs.contains { $0.hasPrefix("rejected /dev/vdb1: header checksum mismatch") }, "\(system.logs)")
         XCTAssertTrue(system.logs.contains { $0.hasPrefix("decision: boot normally: no valid resume image (rejected /dev/vdb1") })
         XCTAssertEqual(system.devices["/dev/vdb1"]!.bytes, bytes)
         XCTAssertEqual(system.deviceWrites, [])
@@ -101,11 +114,12 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue(system.logs.contains("decision: boot normally: no resume image found on 1 block device(s)"), "\(system.logs)")
     }
 
-    func testValidImageThatCannotBeRestoredYetBootsNormallyAndSaysWhy() throws {
+    func testKernelImageWithoutKexecFileLoadBootsNormallyAndSaysWhy() throws {
         let system = FakeSystem()
+        system.fileLoad = .notPermitted
         system.addDevice("vdb1", image: try Self.validImage())
         _ = run(system, cmdline: "")
-        XCTAssertTrue(system.logs.contains { $0.hasPrefix("decision: boot normally: kernel image on /dev/vdb1 cannot be restored") }, "\(system.logs)")
+        XCTAssertTrue(system.logs.contains("decision: boot normally: kernel image on /dev/vdb1 cannot be restored: kexec_file_load is not permitted on this kernel"), "\(system.logs)")
         XCTAssertTrue(system.memoryStates.allSatisfy { $0 == "online" })
         XCTAssertEqual(system.deviceWrites, [])
     }

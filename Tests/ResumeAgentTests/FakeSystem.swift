@@ -97,9 +97,37 @@ final class FakeSystem: BootSystem {
     func sleep(milliseconds: UInt32) { now += UInt64(milliseconds) }
     func log(_ line: String) { logs.append(line) }
     func rootIsInitramfs() -> Bool { initramfs }
-    func kexecFileLoadAvailability() -> SyscallAvailability { .available }
+    func kexecFileLoadAvailability() -> SyscallAvailability { fileLoad }
     func kexecLoadAvailability() -> SyscallAvailability { .available }
     func uname() -> (release: String, machine: String) { ("6.1.0-test-amd64", "x86_64") }
+
+    // kexec, played: every call lands in `events`, in order.
+    var events: [String] = []
+    var kexecError: Int32?
+    var loadedKernel: [UInt8]?
+    var loadedInitrd: [UInt8]?
+    var loadedCmdline: String?
+    var loadedSegments: [(UInt64, [UInt8], UInt64)] = []
+    var fileLoad = SyscallAvailability.available
+
+    func createPayloadFile(_ name: String) throws -> any PayloadFile { FakePayload() }
+    func kexecFileLoad(kernel: any PayloadFile, initrd: (any PayloadFile)?, cmdline: String) throws {
+        events.append("kexec_file_load")
+        if let kexecError { throw SystemError("kexec_file_load", errno: kexecError) }
+        loadedKernel = (kernel as! FakePayload).bytes
+        loadedInitrd = (initrd as? FakePayload)?.bytes
+        loadedCmdline = cmdline
+    }
+    func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws {
+        events.append("kexec_load \(String(entry, radix: 16))")
+        if let kexecError { throw SystemError("kexec_load", errno: kexecError) }
+        loadedSegments = segments.map { ($0.memory, Array($0.buffer), $0.memorySize) }
+    }
+    func kexecUnload() { events.append("unload") }
+    func kexecJump() -> Error {
+        events.append("jump")
+        return SystemError("reboot", errno: 22)
+    }
 
     var memoryStates: [String] {
         files.keys.filter { $0.hasSuffix("/state") }.sorted().map { files[$0]!.trimmingCharacters() }
@@ -121,9 +149,16 @@ final class RecordingDevice: ImageSource, ImageSink {
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws { try image.read(into: buffer, at: offset) }
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         system.deviceWrites.append(path)
+        system.events.append("write \(path) at \(offset)")
         try image.write(bytes, at: offset)
     }
-    func sync() throws {}
+    func sync() throws { system.events.append("sync \(path)") }
+}
+
+final class FakePayload: PayloadFile {
+    var bytes: [UInt8] = []
+    var size: UInt64 { UInt64(bytes.count) }
+    func append(_ raw: UnsafeRawBufferPointer) throws { bytes += raw }
 }
 
 extension String {

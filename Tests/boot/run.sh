@@ -218,22 +218,31 @@ expect_not_stalled()
 		fcmp "${up:-999}" "<" "$MAX_ROOT_UPTIME"
 }
 
-# Append this boot's timings: printk times of the agent's first line and
-# of its handover line, what the handover line says, when the root's init
-# started, and the wall time of the whole QEMU run.
+# Append this boot's timings (printk times, seconds since the kernel
+# started): when the boot script started the agent, the agent's first
+# line, its handover line, what the handover line reports, when the root's
+# init started, and the wall time of the whole QEMU run.
 record_timings()
 {
-	local log="$S_LOG" first handover span ms kib up
+	local log="$S_LOG" script first handover startup span ms kib up
+	script="$(kmsg_time "$log" 'resume-agent-boot: running ')"
 	first="$(kmsg_time "$log" 'resume-agent: ')"
 	handover="$(kmsg_time "$log" 'resume-agent: handover after')"
-	span="$(awk -v a="$first" -v b="$handover" 'BEGIN { if (a != "" && b != "") printf "%.3f", b - a; else print "?" }')"
+	startup="$(delta "$script" "$first")"
+	span="$(delta "$first" "$handover")"
 	ms="$(sed -nE 's/.*resume-agent: handover after ([0-9]+) ms.*/\1/p' "$log" | head -n1)"
 	kib="$(sed -nE 's/.*resume-agent: handover after [0-9]+ ms, peak memory ([0-9]+) KiB.*/\1/p' "$log" | head -n1)"
 	up="$(root_uptime "$log")"
-	printf '%s %-20s agent_first=%ss handover=%ss agent_span=%ss reported_ms=%s peak_kib=%s root_uptime=%ss wall=%ss agent=%s kernel=%s\n' \
-		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$S_NAME" "${first:-?}" "${handover:-?}" "$span" \
-		"${ms:-?}" "${kib:-?}" "${up:-?}" "$S_WALL" "$agent_id" "$(cat "$VM_DIR/kver")" >>"$TIMINGS"
-	echo "  timings: agent first line at ${first:-?} s, handover at ${handover:-?} s (span ${span} s, agent says ${ms:-?} ms, peak ${kib:-?} KiB), root at ${up:-?} s"
+	printf '%s %-20s script_start=%ss agent_first=%ss handover=%ss agent_startup=%ss agent_span=%ss reported_ms=%s peak_kib=%s root_uptime=%ss wall=%ss agent=%s kernel=%s\n' \
+		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$S_NAME" "${script:-?}" "${first:-?}" "${handover:-?}" \
+		"$startup" "$span" "${ms:-?}" "${kib:-?}" "${up:-?}" "$S_WALL" "$agent_id" "$(cat "$VM_DIR/kver")" >>"$TIMINGS"
+	echo "  timings: agent started by the script at ${script:-?} s, first line at ${first:-?} s (startup ${startup} s), handover at ${handover:-?} s (span ${span} s; agent says ${ms:-?} ms, peak ${kib:-?} KiB), root at ${up:-?} s"
+}
+
+# delta A B: B - A in seconds, or "?" when either is unknown.
+delta()
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "") printf "%.3f", b - a; else print "?" }'
 }
 
 end()

@@ -51,6 +51,10 @@ long resume_kexec_load(unsigned long entry, unsigned long nr_segments,
 int resume_open(const char *path, int flags, unsigned int mode);
 /// statfs(2)'s f_type for `path`, or -1 with errno set.
 long resume_statfs_type(const char *path);
+/// memfd_create(2).
+int resume_memfd_create(const char *name, unsigned int flags);
+/// reboot(2) with a LINUX_REBOOT_CMD_* command.
+int resume_reboot(int cmd);
 /// The current errno, for wrappers that cannot read it through Swift's Glibc.
 int resume_errno(void);
 

@@ -101,6 +101,9 @@ public struct AgentSettings: Sendable, Equatable {
     public var debug = false
     /// Scan every block device when no device is named (`resume_agent.scan=0` turns it off).
     public var scan = true
+    /// `resume_agent.pass=a,b`: parameters of this kernel's command line
+    /// handed on to kernel B (after the image's own command line).
+    public var pass: [String] = []
     /// Problems found on the command line, each one logged.
     public var warnings: [String] = []
 
@@ -136,6 +139,9 @@ public struct AgentSettings: Sendable, Equatable {
         dryRun = Self.flag(cmdline, "resume_agent.dry_run")
         debug = Self.flag(cmdline, "resume_agent.debug")
         if cmdline.has("resume_agent.scan") { scan = Self.flag(cmdline, "resume_agent.scan") }
+        if let text = cmdline.value("resume_agent.pass") {
+            pass = text.split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        }
     }
 
     /// `name`, `name=1`, `name=y`, `name=yes`, `name=on` are true.
