@@ -111,4 +111,5 @@ public struct AnySource: ImageSource {
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
         try base.read(into: buffer, at: offset)
     }
+    public func prefetch(at offset: UInt64, count: UInt64) { base.prefetch(at: offset, count: count) }
 }

@@ -9,6 +9,8 @@ struct Restorer {
     let system: BootSystem
     let settings: AgentSettings
     let cmdline: KernelCommandLine
+    /// Decodes chunks on every online CPU.
+    let pool = WorkerPool(threads: WorkerPool.onlineCPUs)
 
     /// Returns only when the jump did not happen, with the reason.
     /// `rejected` is true when the image itself is at fault (a chunk failed
@@ -77,7 +79,7 @@ struct Restorer {
             switch e.type {
             case .kernel, .initrd:
                 let file = try system.createPayloadFile(e.type == .kernel ? "resume-kernel" : "resume-initrd")
-                try reader.forEachChunk(entry: i) { _, _, raw in try file.append(raw) }
+                try reader.forEachChunk(entry: i, pool: pool) { _, _, raw in try file.append(raw) }
                 if e.type == .kernel { kernel = file } else { initrd = file }
             case .cmdline:
                 let bytes = try reader.readEntry(i, limit: ImageHeader.maxCmdlineBytes)
@@ -112,7 +114,7 @@ struct Restorer {
         for (i, e) in h.entries.enumerated() {
             let buffer = ScratchBuffer(count: Int(e.rawSize))
             var filled = 0
-            try reader.forEachChunk(entry: i) { _, _, raw in
+            try reader.forEachChunk(entry: i, pool: pool) { _, _, raw in
                 UnsafeMutableRawBufferPointer(rebasing: buffer.memory[filled..<(filled + raw.count)]).copyMemory(from: raw)
                 filled += raw.count
             }

@@ -56,6 +56,11 @@ public final class DeviceFile: ImageSource, ImageSink {
         }
     }
 
+    /// posix_fadvise(WILLNEED): the kernel starts reading while we decode.
+    public func prefetch(at offset: UInt64, count: UInt64) {
+        _ = posix_fadvise(fd, off_t(base + offset), off_t(count), POSIX_FADV_WILLNEED)
+    }
+
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         var done = 0
         while done < bytes.count {

@@ -188,13 +188,15 @@ struct Inspect: ParsableCommand {
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check everything a restore would: header, state, table and every chunk. Exit 0 valid, 1 not (reason on stderr).")
+    @Option(help: "Decoding threads (default: the online CPUs).") var threads: Int = WorkerPool.onlineCPUs
     @Argument(help: "A regular file or block device.") var source: String
 
     func run() throws {
         let reader = try ImageReader(source: try DeviceFile(path: source))
         try reader.requireValidState()
         let progress = Progress(enabled: isatty(2) == 1)
-        try reader.verifyContents { done in progress.update("verify", done, reader.header.rawTotal) }
+        let pool = WorkerPool(threads: threads)
+        try reader.verifyContents(pool: pool) { done in progress.update("verify", done, reader.header.rawTotal) }
         progress.done()
         print("\(source): valid \(reader.header.kind.name) image, \(reader.header.rawTotal) bytes in \(reader.header.chunkCount) chunks")
     }

@@ -6,6 +6,12 @@ public protocol ImageSource {
     var byteCount: UInt64 { get }
     /// Fills `buffer` entirely from `offset`, or throws.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws
+    /// A hint that [offset, offset+count) is read next (readahead); optional.
+    func prefetch(at offset: UInt64, count: UInt64)
+}
+
+extension ImageSource {
+    public func prefetch(at offset: UInt64, count: UInt64) {}
 }
 
 public protocol ImageSink {

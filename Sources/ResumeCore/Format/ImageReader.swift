@@ -57,36 +57,74 @@ public struct ImageReader<Source: ImageSource> {
     /// Decodes the chunks of `entry` (or of every entry when nil) in order,
     /// checking both checksums, and hands each decoded chunk to `body`.
     /// The table must have been checked (`checkTable`) first.
-    public func forEachChunk(entry: Int? = nil,
+    ///
+    /// The pipeline: chunks are taken in batches; a batch's stored bytes,
+    /// contiguous on disk, come in with one large read (and the next batch
+    /// is announced to the source to read ahead); the pool checks and
+    /// decodes the batch's chunks in parallel; `body` gets them in order.
+    /// Memory: two buffers of `batchChunks` chunks, whatever the image size.
+    public func forEachChunk(entry: Int? = nil, pool: WorkerPool? = nil, batchChunks: Int = 16,
                              _ body: (_ entry: Int, _ chunk: UInt64, _ raw: UnsafeRawBufferPointer) throws -> Void) throws {
         let chunkSize = Int(header.chunkSize)
-        let stored = ScratchBuffer(count: chunkSize), raw = ScratchBuffer(count: chunkSize)
+        let batch = max(1, batchChunks)
+        let stored = ScratchBuffer(count: chunkSize * batch), raw = ScratchBuffer(count: chunkSize * batch)
         let entries = entry.map { [$0] } ?? Array(header.entries.indices)
+        var pending: [(entry: Int, index: UInt64, d: ChunkDescriptor)] = []
+        pending.reserveCapacity(batch)
+        let outcomes = UnsafeMutableBufferPointer<FormatError?>.allocate(capacity: batch)
+        defer { outcomes.deallocate() }
+
+        func flush() throws {
+            guard let first = pending.first?.d else { return }
+            let last = pending[pending.count - 1].d
+            let span = Int(last.offset + UInt64(last.storedSize) - first.offset)
+            try source.read(into: stored.prefix(span), at: first.offset)
+            if let end = Optional(last.offset + UInt64(last.storedSize)), end < header.tableOffset {
+                source.prefetch(at: end, count: min(UInt64(span), header.tableOffset - end))
+            }
+            let base = first.offset
+            let jobs = pending
+            outcomes.initialize(repeating: nil)
+            let work = { (i: Int) in
+                let (_, index, d) = jobs[i]
+                let inBytes = UnsafeRawBufferPointer(rebasing: stored.memory[Int(d.offset - base)..<(Int(d.offset - base) + Int(d.storedSize))])
+                let outBytes = UnsafeMutableRawBufferPointer(rebasing: raw.memory[(i * chunkSize)..<(i * chunkSize + Int(d.rawSize))])
+                outcomes[i] = Self.decodeChunk(inBytes, d, index: index, into: outBytes)
+            }
+            if let pool { pool.parallelFor(jobs.count, work) } else { for i in jobs.indices { work(i) } }
+            for (i, job) in jobs.enumerated() {
+                if let failure = outcomes[i] { throw failure }
+                try body(job.entry, job.index, UnsafeRawBufferPointer(rebasing: raw.memory[(i * chunkSize)..<(i * chunkSize + Int(job.d.rawSize))]))
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+
         for e in entries {
             let first = header.entries[e].firstChunk, count = header.entries[e].chunkCount
             try forEachDescriptor(from: first, count: count) { index, d, _ in
                 try check(d, index: index)
-                let storedBytes = stored.prefix(Int(d.storedSize))
-                try source.read(into: storedBytes, at: d.offset)
-                guard XXH64.hash(UnsafeRawBufferPointer(storedBytes)) == d.storedHash else {
-                    throw FormatError.chunkChecksum(index: index, which: "stored")
-                }
-                let rawBytes = raw.prefix(Int(d.rawSize))
-                try ChunkCodec.decode(UnsafeRawBufferPointer(storedBytes), rawSize: Int(d.rawSize), into: rawBytes, index: index)
-                guard XXH64.hash(UnsafeRawBufferPointer(rawBytes)) == d.rawHash else {
-                    throw FormatError.chunkChecksum(index: index, which: "raw")
-                }
-                try body(e, index, UnsafeRawBufferPointer(rawBytes))
+                pending.append((e, index, d))
+                if pending.count == batch { try flush() }
             }
         }
+        try flush()
+    }
+
+    /// Checks and decodes one chunk: stored checksum, LZ4, raw checksum.
+    static func decodeChunk(_ stored: UnsafeRawBufferPointer, _ d: ChunkDescriptor, index: UInt64,
+                            into raw: UnsafeMutableRawBufferPointer) -> FormatError? {
+        guard XXH64.hash(stored) == d.storedHash else { return .chunkChecksum(index: index, which: "stored") }
+        do { try ChunkCodec.decode(stored, rawSize: Int(d.rawSize), into: raw, index: index) } catch { return error }
+        guard XXH64.hash(UnsafeRawBufferPointer(raw)) == d.rawHash else { return .chunkChecksum(index: index, which: "raw") }
+        return nil
     }
 
     /// Everything a restore would check: state aside, the table and every
     /// chunk. `progress` sees the raw bytes decoded so far.
-    public func verifyContents(progress: (UInt64) -> Void = { _ in }) throws {
+    public func verifyContents(pool: WorkerPool? = nil, progress: (UInt64) -> Void = { _ in }) throws {
         try checkTable()
         var done: UInt64 = 0
-        try forEachChunk { _, _, raw in
+        try forEachChunk(pool: pool) { _, _, raw in
             done += UInt64(raw.count)
             progress(done)
         }
