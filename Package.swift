@@ -39,7 +39,7 @@ let package = Package(
             "ResumeCore", "ResumeSystem", "ResumeAgentKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "ResumeCoreTests", dependencies: ["ResumeCore"]),
+        .testTarget(name: "ResumeCoreTests", dependencies: ["ResumeCore"], exclude: ["Fixtures"]),
         .testTarget(name: "ResumeAgentTests", dependencies: ["ResumeAgentKit", "ResumeSystem", "ResumeCore"]),
     ],
     swiftLanguageModes: [.v6]
