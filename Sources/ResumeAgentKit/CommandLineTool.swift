@@ -35,6 +35,9 @@ public enum AgentCommand {
             probe = true
             args.removeFirst()
         }
+        if !probe, args.first == "bench-restore" {
+            return RestoreBenchmark.main(Array(args.dropFirst()))
+        }
         var json = false, dryRun = false, anyContext = false
         var cmdline: String?
         var i = 0

@@ -53,26 +53,26 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Runs `body(0..<count)` across the pool and returns when all are done.
     /// Bodies must touch disjoint state.
-    public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+    /// (`body` escapes: a worker may drop its reference to it just after
+    /// the loop ends.)
+    public func parallelFor(_ count: Int, _ body: @escaping (Int) -> Void) {
         guard count > 0 else { return }
         if threads.isEmpty || count == 1 {
             for i in 0..<count { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            pthread_mutex_lock(&mutex)
-            self.body = body
-            self.count = count
-            next = 0
-            done = 0
-            pthread_cond_broadcast(&wake)
-            pthread_mutex_unlock(&mutex)
-            runItems()
-            pthread_mutex_lock(&mutex)
-            while done < count { pthread_cond_wait(&finished, &mutex) }
-            self.body = nil
-            pthread_mutex_unlock(&mutex)
-        }
+        pthread_mutex_lock(&mutex)
+        self.body = body
+        self.count = count
+        next = 0
+        done = 0
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
+        runItems()
+        pthread_mutex_lock(&mutex)
+        while done < count { pthread_cond_wait(&finished, &mutex) }
+        self.body = nil
+        pthread_mutex_unlock(&mutex)
     }
 
     /// Takes items of the current loop until none are left.
