@@ -9,6 +9,10 @@
 //   resume-image    the host tool that makes, inspects, verifies and invalidates images.
 import PackageDescription
 
+// The agent goes into every initramfs: keep Swift's regex libraries
+// (about 1.1 MB, unused) out of everything it links.
+let lean: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-implicit-string-processing-module-import"])]
+
 let package = Package(
     name: "FastResume",
     products: [
@@ -27,13 +31,13 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4",
                        providers: [.apt(["liblz4-dev"])]),
         .target(name: "CResumeShims"),
-        .target(name: "ResumeCore", dependencies: ["CLZ4"]),
+        .target(name: "ResumeCore", dependencies: ["CLZ4"], swiftSettings: lean),
         .target(name: "ResumeSystem", dependencies: [
             "ResumeCore", "CBlkid", "CResumeShims",
             .product(name: "SystemPackage", package: "swift-system"),
-        ]),
-        .target(name: "ResumeAgentKit", dependencies: ["ResumeCore", "ResumeSystem"]),
-        .executableTarget(name: "resume-agent", dependencies: ["ResumeAgentKit"]),
+        ], swiftSettings: lean),
+        .target(name: "ResumeAgentKit", dependencies: ["ResumeCore", "ResumeSystem"], swiftSettings: lean),
+        .executableTarget(name: "resume-agent", dependencies: ["ResumeAgentKit"], swiftSettings: lean),
         .executableTarget(name: "resume-probe", dependencies: ["ResumeAgentKit"]),
         .executableTarget(name: "resume-image", dependencies: [
             "ResumeCore", "ResumeSystem", "ResumeAgentKit",

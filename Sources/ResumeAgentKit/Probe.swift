@@ -100,7 +100,7 @@ public struct Probe {
         }
         let (release, _) = system.uname()
         if let config = try? system.readText("/boot/config-\(release)") {
-            caps.append(("kexec_jump", config.contains("CONFIG_KEXEC_JUMP=y") ? "yes (CONFIG_KEXEC_JUMP=y)" : "no (CONFIG_KEXEC_JUMP not set)"))
+            caps.append(("kexec_jump", config.split(separator: "\n").contains { $0 == "CONFIG_KEXEC_JUMP=y" } ? "yes (CONFIG_KEXEC_JUMP=y)" : "no (CONFIG_KEXEC_JUMP not set)"))
         } else {
             caps.append(("kexec_jump", "unknown"))
             unreadable.append("/boot/config-\(release): cannot read, so KEXEC_JUMP is unknown")

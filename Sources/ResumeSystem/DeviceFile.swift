@@ -3,50 +3,73 @@ import Glibc
 #endif
 import CResumeShims
 import ResumeCore
+import SystemPackage
 
-/// A regular file or block device opened for image I/O: open(2), pread(2),
-/// pwrite(2), fsync(2), with sizes from fstat(2) or BLKGETSIZE64.
+extension SystemError {
+    /// swift-system's Errno as our error, naming the call and the path.
+    init(_ call: String, path: String?, _ errno: Errno) {
+        self.init(call, path: path, errno: errno.rawValue)
+    }
+}
+
+/// A regular file or block device opened for image I/O through
+/// swift-system's FileDescriptor (open(2), pread(2), pwrite(2), close(2),
+/// retried on EINTR there), plus the calls it does not wrap: fstat(2),
+/// ioctl(BLKGETSIZE64), fsync(2), posix_fadvise(2).
 public final class DeviceFile: ImageSource, ImageSink {
     public let path: String
-    public let fd: Int32
+    public let descriptor: FileDescriptor
     public let byteCount: UInt64
     public let isBlockDevice: Bool
     /// Where the image starts inside the file (`resume_offset`).
     public let base: UInt64
 
+    public var fd: Int32 { descriptor.rawValue }
+
     /// Opens `path` read-only, or read-write with `writable`; `create`
     /// makes a regular file (truncating it).
     public init(path: String, writable: Bool = false, create: Bool = false, base: UInt64 = 0) throws(SystemError) {
         self.path = path
-        var flags = O_CLOEXEC | (writable ? O_RDWR : O_RDONLY)
-        if create { flags |= O_CREAT | O_TRUNC }
-        let fd = try retryingEINTR("open", path: path) { resume_open(path, flags, 0o644) }
+        let options: FileDescriptor.OpenOptions = create ? [.closeOnExec, .create, .truncate] : [.closeOnExec]
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(FilePath(path), writable ? .readWrite : .readOnly, options: options,
+                                                 permissions: create ? [.ownerReadWrite, .groupRead, .otherRead] : nil)
+        } catch {
+            throw SystemError("open", path: path, error as? Errno ?? .ioError)
+        }
         var st = stat()
         var size: UInt64 = 0
         do {
-            _ = try retryingEINTR("fstat", path: path) { fstat(fd, &st) }
+            _ = try retryingEINTR("fstat", path: path) { fstat(descriptor.rawValue, &st) }
             if (st.st_mode & S_IFMT) == S_IFBLK {
-                _ = try retryingEINTR("ioctl BLKGETSIZE64", path: path) { resume_ioctl_ptr(fd, resume_BLKGETSIZE64, &size) }
+                _ = try retryingEINTR("ioctl BLKGETSIZE64", path: path) {
+                    resume_ioctl_ptr(descriptor.rawValue, resume_BLKGETSIZE64, &size)
+                }
             } else {
                 size = UInt64(max(st.st_size, 0))
             }
         } catch {
-            close(fd)
+            try? descriptor.close()
             throw error
         }
-        self.fd = fd
+        self.descriptor = descriptor
         isBlockDevice = (st.st_mode & S_IFMT) == S_IFBLK
         byteCount = size >= base ? size - base : 0
         self.base = base
     }
 
-    deinit { close(fd) }
+    deinit { try? descriptor.close() }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
         var done = 0
         while done < buffer.count {
-            let n = try retryingEINTR("read", path: path) {
-                pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(base + offset) + off_t(done))
+            let n: Int
+            do {
+                n = try descriptor.read(fromAbsoluteOffset: Int64(base + offset) + Int64(done),
+                                        into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]))
+            } catch {
+                throw SystemError("read", path: path, error as? Errno ?? .ioError)
             }
             if n == 0 {
                 throw FormatError.truncated(what: "read of \(path) at \(offset)", needed: offset + UInt64(buffer.count),
@@ -64,8 +87,12 @@ public final class DeviceFile: ImageSource, ImageSink {
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         var done = 0
         while done < bytes.count {
-            let n = try retryingEINTR("write", path: path) {
-                pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(base + offset) + off_t(done))
+            let n: Int
+            do {
+                n = try descriptor.write(toAbsoluteOffset: Int64(base + offset) + Int64(done),
+                                         UnsafeRawBufferPointer(rebasing: bytes[done...]))
+            } catch {
+                throw SystemError("write", path: path, error as? Errno ?? .ioError)
             }
             // A block device's end gives short writes, then 0: never spin.
             if n == 0 { throw SystemError("write", path: path, errno: ENOSPC) }
@@ -73,6 +100,7 @@ public final class DeviceFile: ImageSource, ImageSink {
         }
     }
 
+    /// fsync(2): for a block device this also flushes the disk's write cache.
     public func sync() throws {
         _ = try retryingEINTR("fsync", path: path) { fsync(fd) }
     }
@@ -80,7 +108,9 @@ public final class DeviceFile: ImageSource, ImageSink {
     /// Makes a regular file exactly `size` bytes long (after writing an image over a longer one).
     public func truncate(to size: UInt64) throws {
         guard !isBlockDevice else { return }
-        _ = try retryingEINTR("ftruncate", path: path) { ftruncate(fd, off_t(base + size)) }
+        do { try descriptor.resize(to: Int64(base + size)) } catch {
+            throw SystemError("ftruncate", path: path, error as? Errno ?? .ioError)
+        }
     }
 }
 
@@ -92,8 +122,9 @@ public struct FileInput: SequentialInput {
     public init(path: String) throws(SystemError) { file = try DeviceFile(path: path) }
 
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n = try retryingEINTR("read", path: file.path) {
-            pread(file.fd, buffer.baseAddress!, buffer.count, off_t(file.base + position))
+        let n: Int
+        do { n = try file.descriptor.read(fromAbsoluteOffset: Int64(file.base + position), into: buffer) } catch {
+            throw SystemError("read", path: file.path, error as? Errno ?? .ioError)
         }
         position += UInt64(n)
         return n
