@@ -6,30 +6,33 @@
 #   root.img           ext4 root with busybox and the test init (rootfs.sh)
 #   resume-empty.img   GPT disk, empty "fastresume" partition (resume-disks.sh)
 #   resume-corrupt.img the same holding a corrupted image (resume-disks.sh)
+#   resume-hibernate.img a bigger empty one, for kernel hibernation (ditto)
 #
 # Usage: mkimage/build-all.sh [TARGET...]
-#   TARGET: kernel initramfs rootfs resume-empty resume-corrupt (default: all)
+#   TARGET: kernel initramfs rootfs resume-empty resume-hibernate
+#           resume-corrupt (default: all)
 #
 # Each step is skipped when its output is newer than its inputs, so calling
 # this once per test run costs well under a second when nothing changed.
 # Needs: build/static/resume-agent (make static) for the initramfs and
-# build/release/resume-image (make release) for resume-corrupt.
+# build/release/resume-image (make build) for resume-corrupt.
 set -euo pipefail
 # shellcheck source=mkimage/lib.sh source-path=SCRIPTDIR/..
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[ $# -gt 0 ] || set -- kernel initramfs rootfs resume-empty resume-corrupt
+[ $# -gt 0 ] || set -- kernel initramfs rootfs resume-empty resume-hibernate resume-corrupt
 for target in "$@"; do
 	case "$target" in
 	kernel) "$MKIMAGE_DIR/kernel.sh" ;;
 	initramfs) "$MKIMAGE_DIR/initramfs.sh" ;;
 	rootfs) "$MKIMAGE_DIR/rootfs.sh" ;;
 	resume-empty) "$MKIMAGE_DIR/resume-disks.sh" empty ;;
+	resume-hibernate) "$MKIMAGE_DIR/resume-disks.sh" hibernate ;;
 	resume-corrupt)
 		# The image is made from the kernel copy.
 		"$MKIMAGE_DIR/kernel.sh"
 		"$MKIMAGE_DIR/resume-disks.sh" corrupt
 		;;
-	*) die "unknown target '$target' (kernel initramfs rootfs resume-empty resume-corrupt)" ;;
+	*) die "unknown target '$target' (kernel initramfs rootfs resume-empty resume-hibernate resume-corrupt)" ;;
 	esac
 done

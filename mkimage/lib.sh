@@ -12,7 +12,7 @@ VM_DIR="${VM_DIR:-$REPO_ROOT/build/vm}"
 # (make static); the variable exists so a developer can point the build at
 # another copy of it. Whatever is used is named in the logs.
 AGENT_BINARY="${RESUME_AGENT_BINARY:-$REPO_ROOT/build/static/resume-agent}"
-# The host tool that writes image files (make release).
+# The host tool that writes image files (make build).
 RESUME_IMAGE_TOOL="${RESUME_IMAGE_TOOL:-$REPO_ROOT/build/release/resume-image}"
 
 # The GPT partition name the agent's partition carries in the test disks.

@@ -6,8 +6,12 @@
 #   build/vm/resume-corrupt.img  the same with a "kernel" resume image in
 #                                the partition, one payload byte flipped:
 #                                the agent must reject it and boot on.
+#   build/vm/resume-hibernate.img  like resume-empty, 512 MiB: the test
+#                                root makes the partition swap and
+#                                hibernates to it with the kernel's own
+#                                swsusp (an image of about 170 MiB).
 #
-# Usage: mkimage/resume-disks.sh [empty] [corrupt]   (default: both)
+# Usage: mkimage/resume-disks.sh [empty] [corrupt] [hibernate]  (default: all)
 #
 # Raw sparse files; nothing is mounted or loop-attached. The GUIDs are
 # fixed, so PARTUUID= is known to the tests. Each disk is skipped when up
@@ -24,13 +28,16 @@ PART_GUID=5eb0f3a0-0000-4000-8000-0000000000f1
 # the payload (the kernel's bytes), so that only a payload check finds it.
 CORRUPT_OFFSET=5000
 
-# make_gpt_disk OUT: a RESUME_DISK_MIB disk with partition 1 named
-# $RESUME_PARTLABEL from sector 2048 (1 MiB) to the end.
+# Big enough for a kernel hibernation image of the test VM.
+HIBERNATE_DISK_MIB=512
+
+# make_gpt_disk OUT [MIB]: a disk of MIB (default RESUME_DISK_MIB) MiB with
+# partition 1 named $RESUME_PARTLABEL from sector 2048 (1 MiB) to the end.
 make_gpt_disk()
 {
-	local out="$1"
+	local out="$1" mib="${2:-$RESUME_DISK_MIB}"
 	rm -f "$out"
-	truncate -s "${RESUME_DISK_MIB}M" "$out"
+	truncate -s "${mib}M" "$out"
 	# sgdisk talks about the kernel's partition table; it has none here.
 	sgdisk --clear --disk-guid="$DISK_GUID" \
 		--new=1:2048:0 --typecode=1:8300 --partition-guid="1:$PART_GUID" \
@@ -63,7 +70,7 @@ make_kernel_image()
 {
 	local out="$1"
 	if [ ! -x "$RESUME_IMAGE_TOOL" ]; then
-		die "$RESUME_IMAGE_TOOL is missing: build it first ('make release'); the corrupt-image disk needs it"
+		die "$RESUME_IMAGE_TOOL is missing: build it first ('make build'); the corrupt-image disk needs it"
 	fi
 	rm -f "$out"
 	"$RESUME_IMAGE_TOOL" create kernel \
@@ -111,6 +118,20 @@ build_empty()
 	mark_built "$out" "$key"
 }
 
+build_hibernate()
+{
+	local out="$VM_DIR/resume-hibernate.img"
+	local key="resume-hibernate ${HIBERNATE_DISK_MIB}MiB $RESUME_PARTLABEL $PART_GUID"
+	if up_to_date "$out" "$key" "$MKIMAGE_DIR/resume-disks.sh"; then
+		log "resume disk (for hibernation): up to date"
+		return 0
+	fi
+	log "resume disk (for hibernation): building $out"
+	make_gpt_disk "$out.tmp" "$HIBERNATE_DISK_MIB"
+	mv "$out.tmp" "$out"
+	mark_built "$out" "$key"
+}
+
 build_corrupt()
 {
 	local out="$VM_DIR/resume-corrupt.img"
@@ -132,11 +153,12 @@ build_corrupt()
 }
 
 mkdir -p "$VM_DIR"
-[ $# -gt 0 ] || set -- empty corrupt
+[ $# -gt 0 ] || set -- empty corrupt hibernate
 for what in "$@"; do
 	case "$what" in
 	empty) build_empty ;;
 	corrupt) build_corrupt ;;
-	*) die "unknown disk '$what' (empty, corrupt)" ;;
+	hibernate) build_hibernate ;;
+	*) die "unknown disk '$what' (empty, corrupt, hibernate)" ;;
 	esac
 done

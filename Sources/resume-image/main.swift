@@ -252,7 +252,14 @@ do {
 } catch let error as ValidationError {
     stderrLine(error.message)
     exit(2)
-} catch {
+} catch let error where error is Failure || error is FormatError || error is SystemError || error is ELFExecutable.ParseError {
     stderrLine("\(error)")
     exit(1)
+} catch {
+    // ArgumentParser's own (help asked for through a subcommand, ...).
+    let code = ResumeImage.exitCode(for: error)
+    if code == .success { ResumeImage.exit(withError: error) }
+    let message = ResumeImage.fullMessage(for: error)
+    _ = (message + "\n").withCString { write(2, $0, strlen($0)) }
+    exit(code == .validationFailure ? 2 : 1)
 }

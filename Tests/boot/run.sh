@@ -13,13 +13,26 @@
 #     4 corrupt-image       resume=PARTLABEL=fastresume holds an image with
 #                           one payload byte flipped: rejected, not written
 #     5 corrupt-image-scan  the same image found by the scan (no resume=)
+#     6 kernel-hibernation  two boots: the test root hibernates with the
+#                           kernel's own swsusp to the resume partition;
+#                           the next boot, resume= on it, must leave that
+#                           image to initramfs-tools (local-premount/resume),
+#                           which restores it
+#     7 install-script      no boot: initramfs/install.sh --root installs,
+#                           re-installs and uninstalls; the installed
+#                           config dir builds an initramfs with the agent
 #
-# Every scenario must end in a normal boot with all memory online (the
-# DIMM's 1 GiB starts offline: memhp_default_state=offline) and the resume
-# disk unchanged. Each prints its checks and a PASS or FAIL line; serial
-# logs go to build/vm/logs/, timings are appended to
-# build/vm/logs/timings.txt, and the last line is "N passed, N failed".
-# Exits non-zero when anything failed.
+# Every boot must end in a normal boot with all memory online (the DIMM's
+# 1 GiB starts offline: memhp_default_state=offline) and, but for the
+# hibernation one, the resume disk unchanged. Each scenario prints its
+# checks and a PASS or FAIL line; serial logs go to build/vm/logs/, timings
+# are appended to build/vm/logs/timings.txt, and the last line is
+# "N passed, N failed". Exits non-zero when anything failed.
+#
+# It builds what it boots first (mkimage/build-all.sh; each step is skipped
+# when up to date) from build/static/resume-agent (make static) and
+# build/release/resume-image (make build); a missing agent fails every
+# scenario, a missing resume-image fails the corrupt-image ones.
 #
 # Environment: BOOT_TIMEOUT (default 120 s per boot), MAX_ROOT_UPTIME
 # (default 30 s), RESUME_AGENT_BINARY, RESUME_IMAGE_TOOL, KVER.
@@ -36,7 +49,7 @@ MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
 # MemTotal is about 1.4 GiB; with the DIMM offline it is under 0.5 GiB.
 MIN_MEMTOTAL_KIB=1363148 # 1.3 GiB
 
-ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan)
+ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan kernel-hibernation install-script)
 RUN_DIR="$VM_DIR/run"
 TIMINGS="$LOG_DIR/timings.txt"
 
@@ -102,21 +115,23 @@ agent_id="$(sha256sum "$AGENT_BINARY" | cut -c1-12)"
 echo "boot tests: agent $AGENT_BINARY (sha256 $agent_id...), kernel $(detect_kver)"
 
 mkdir -p "$LOG_DIR" "$RUN_DIR"
-if ! "$MKIMAGE_DIR/build-all.sh" kernel initramfs rootfs resume-empty; then
+if ! "$MKIMAGE_DIR/build-all.sh" kernel initramfs rootfs resume-empty resume-hibernate; then
 	setup_failure "mkimage/build-all.sh failed (see above)"
 fi
 # The corrupt-image disk needs the host tool; without it only the
 # scenarios that use that disk fail.
 corrupt_disk_error=""
 if ! "$MKIMAGE_DIR/build-all.sh" resume-corrupt 2>"$LOG_DIR/build-corrupt.err"; then
-	corrupt_disk_error="$(grep 'error:' "$LOG_DIR/build-corrupt.err" | tail -n1)"
+	corrupt_disk_error="$(grep 'error:' "$LOG_DIR/build-corrupt.err" | tail -n1 || true)"
 	corrupt_disk_error="${corrupt_disk_error:-building resume-corrupt.img failed}"
 fi
 cat "$LOG_DIR/build-corrupt.err" >&2
 
 # --- one scenario ------------------------------------------------------------
 # State of the scenario being run, shared by the helpers below.
-S_NAME="" S_LOG="" S_DISK="" S_RC=0 S_WALL=0 S_SUM_BEFORE="" S_SUM_AFTER=""
+S_NAME="" S_LOG="" S_DISK="" S_RC=0 S_WALL=0 S_WALL_TOTAL=0 S_SUM_BEFORE="" S_SUM_AFTER=""
+# "/B" while a scenario's second boot is the one being described.
+S_BOOT_SUFFIX=""
 S_FAILS=()
 
 expect()
@@ -142,6 +157,12 @@ not()
 all_online()
 {
 	[ -n "$1" ] && grep -q online <<<"$1" && ! grep -q offline <<<"$1"
+}
+
+# has_prefix TEXT PREFIX
+has_prefix()
+{
+	[ -n "$1" ] && [ "${1#"$2"}" != "$1" ]
 }
 
 # in_range VALUE LOW HIGH: LOW <= VALUE <= HIGH; false when VALUE is empty.
@@ -172,6 +193,7 @@ begin()
 	boot_vm "$S_LOG" "$S_DISK" "$@" || S_RC=$?
 	t1="$(date +%s.%N)"
 	S_WALL="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+	S_WALL_TOTAL="$S_WALL"
 	S_SUM_AFTER="$(sha256sum <"$S_DISK")"
 	echo "  boot took ${S_WALL} s wall; serial log: $S_LOG"
 	if [ "$S_RC" -eq 124 ] || [ "$S_RC" -eq 137 ]; then
@@ -188,10 +210,12 @@ begin()
 
 # The checks every scenario makes: the boot went on to the root with all
 # memory online, the agent itself did the onlining (the boot script's
-# fallback did not have to), and the resume disk was not written.
+# fallback did not have to), and (unless given --disk-may-change) the
+# resume disk was not written.
 expect_normal_boot()
 {
-	local log="$S_LOG" mem memtotal onlined
+	local log="$S_LOG" mem memtotal onlined decision disk_check=yes
+	[ "${1:-}" = --disk-may-change ] && disk_check=no
 	expect "root file system reached (FASTRESUME-ROOT-OK)" has "$log" '^FASTRESUME-ROOT-OK$'
 	mem="$(section "$log" MEMSTATE)"
 	expect "no offline memory block in the root [$(echo "$mem" | xargs)]" \
@@ -199,14 +223,20 @@ expect_normal_boot()
 	memtotal="$(memtotal_kib "$log")"
 	expect "MemTotal ${memtotal:-?} kB > $MIN_MEMTOTAL_KIB kB (1.3 GiB)" \
 		fcmp "${memtotal:-0}" ">" "$MIN_MEMTOTAL_KIB"
-	expect "agent decided to boot normally" has "$log" 'resume-agent: decision: boot normally: .'
-	onlined="$(sed -nE 's/.*resume-agent: memory: ([0-9]+) blocks onlined, all [0-9]+ blocks online \([0-9]+ MiB\).*/\1/p' "$log" | head -n1)"
+	# The last decision counts: the agent may first pick an image whose
+	# header checks out and then reject it while reading its payload.
+	decision="$(console "$log" | grep -Eo 'resume-agent: decision: .*' | tail -n1 || true)"
+	expect "agent's final decision is to boot normally [${decision#resume-agent: decision: }]" \
+		has_prefix "$decision" 'resume-agent: decision: boot normally: '
+	onlined="$(capture '.*resume-agent: memory: ([0-9]+) blocks onlined, all [0-9]+ blocks online \([0-9]+ MiB\).*' "$log")"
 	expect "agent onlined the offline blocks (memory: ${onlined:-?} blocks onlined, all ... online)" \
 		fcmp "${onlined:-0}" ">" 0
 	expect "agent logged its handover" has "$log" 'resume-agent: handover after [0-9]+ ms, peak memory [0-9]+ KiB'
 	expect "agent exited 0 (no fallback by the boot script)" \
 		not has "$log" 'resume-agent-boot: (/sbin/resume-agent (failed|is missing)|fallback)'
-	expect "resume disk unchanged (sha256 before = after)" [ "$S_SUM_BEFORE" = "$S_SUM_AFTER" ]
+	if [ "$disk_check" = yes ]; then
+		expect "resume disk unchanged (sha256 before = after)" [ "$S_SUM_BEFORE" = "$S_SUM_AFTER" ]
+	fi
 }
 
 # The boot was not held up by a resume wait (see MAX_ROOT_UPTIME).
@@ -224,17 +254,17 @@ expect_not_stalled()
 # init started, and the wall time of the whole QEMU run.
 record_timings()
 {
-	local log="$S_LOG" script first handover startup span ms kib up
+	local label="${1:-$S_NAME}" log="$S_LOG" script first handover startup span ms kib up
 	script="$(kmsg_time "$log" 'resume-agent-boot: running ')"
 	first="$(kmsg_time "$log" 'resume-agent: ')"
 	handover="$(kmsg_time "$log" 'resume-agent: handover after')"
 	startup="$(delta "$script" "$first")"
 	span="$(delta "$first" "$handover")"
-	ms="$(sed -nE 's/.*resume-agent: handover after ([0-9]+) ms.*/\1/p' "$log" | head -n1)"
-	kib="$(sed -nE 's/.*resume-agent: handover after [0-9]+ ms, peak memory ([0-9]+) KiB.*/\1/p' "$log" | head -n1)"
+	ms="$(capture '.*resume-agent: handover after ([0-9]+) ms.*' "$log")"
+	kib="$(capture '.*resume-agent: handover after [0-9]+ ms, peak memory ([0-9]+) KiB.*' "$log")"
 	up="$(root_uptime "$log")"
 	printf '%s %-20s script_start=%ss agent_first=%ss handover=%ss agent_startup=%ss agent_span=%ss reported_ms=%s peak_kib=%s root_uptime=%ss wall=%ss agent=%s kernel=%s\n' \
-		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$S_NAME" "${script:-?}" "${first:-?}" "${handover:-?}" \
+		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$label" "${script:-?}" "${first:-?}" "${handover:-?}" \
 		"$startup" "$span" "${ms:-?}" "${kib:-?}" "${up:-?}" "$S_WALL" "$agent_id" "$(cat "$VM_DIR/kver")" >>"$TIMINGS"
 	echo "  timings: agent started by the script at ${script:-?} s, first line at ${first:-?} s (startup ${startup} s), handover at ${handover:-?} s (span ${span} s; agent says ${ms:-?} ms, peak ${kib:-?} KiB), root at ${up:-?} s"
 }
@@ -248,21 +278,24 @@ delta()
 end()
 {
 	local log_tail
-	if [ -e "$S_LOG" ]; then
-		record_timings
+	if [ -n "$S_LOG" ] && [ -e "$S_LOG" ]; then
+		record_timings "$S_NAME${S_BOOT_SUFFIX:-}"
 	fi
+	S_BOOT_SUFFIX=""
 	if [ "${#S_FAILS[@]}" -eq 0 ]; then
-		summary+=("PASS $S_NAME (${S_WALL} s)")
+		summary+=("PASS $S_NAME (${S_WALL_TOTAL} s)")
 		echo "PASS $S_NAME"
 		passed=$((passed + 1))
 	else
-		local IFS=";"
-		summary+=("FAIL $S_NAME: ${S_FAILS[*]}")
-		echo "FAIL $S_NAME: ${S_FAILS[*]}"
-		unset IFS
+		local reasons="" r
+		for r in "${S_FAILS[@]}"; do
+			reasons="${reasons:+$reasons; }$r"
+		done
+		summary+=("FAIL $S_NAME: $reasons")
+		echo "FAIL $S_NAME: $reasons"
 		failed=$((failed + 1))
 		if [ -e "$S_LOG" ]; then
-			log_tail="$(grep -E 'resume-agent|FASTRESUME|Kernel panic|ALERT|Gave up' "$S_LOG" | tail -n 20)"
+			log_tail="$(grep -E 'resume-agent|FASTRESUME|Kernel panic|ALERT|Gave up' "$S_LOG" | tail -n 20 || true)"
 			echo "  last relevant serial lines (full log: $S_LOG):"
 			# shellcheck disable=SC2001 # a prefix on every line
 			sed 's/^/    | /' <<<"$log_tail"
@@ -276,7 +309,7 @@ corrupt_disk_or_fail()
 	if [ -n "$corrupt_disk_error" ]; then
 		S_NAME="$1"
 		S_FAILS=("no corrupt-image disk: $corrupt_disk_error")
-		S_LOG="" S_WALL=0
+		S_LOG="" S_WALL=0 S_WALL_TOTAL=0
 		echo
 		echo "--- $S_NAME"
 		echo "  FAIL  ${S_FAILS[0]}"
@@ -333,6 +366,8 @@ scenario_corrupt_image()
 		begin corrupt-image "$VM_DIR/resume-corrupt.img" "resume=PARTLABEL=$RESUME_PARTLABEL"; then
 		expect "agent: rejected /dev/vdb1: <reason> [$(first_match "$S_LOG" 'resume-agent: rejected ' | sed 's/.*resume-agent: rejected //')]" \
 			has "$S_LOG" 'resume-agent: rejected /dev/vdb1: [^ ]'
+		expect "boot script skipped initramfs-tools' resume for the agent's partition" \
+			has "$S_LOG" "resume-agent-boot: resume device PARTLABEL=$RESUME_PARTLABEL .*local-premount/resume skipped"
 		expect_normal_boot
 		expect_not_stalled
 	fi
@@ -349,6 +384,151 @@ scenario_corrupt_image_scan()
 		expect_not_stalled
 	fi
 	end
+}
+
+scenario_kernel_hibernation()
+{
+	local t_resume onlined mem
+	# Boot A: a normal boot through the agent, then the root hibernates.
+	if begin kernel-hibernation "$VM_DIR/resume-hibernate.img" fastresume.test=hibernate; then
+		expect_normal_boot --disk-may-change
+		expect "boot A: the root made the partition swap and hibernated" \
+			has "$S_LOG" '^FASTRESUME-HIBERNATING to /dev/vdb1'
+		expect "boot A: the kernel wrote its image" has "$S_LOG" 'PM: hibernation: Wrote [0-9]+ kbytes'
+		expect "boot A: powered off by hibernation, not by the root's poweroff" \
+			not has "$S_LOG" '^FASTRESUME-POWEROFF'
+		# Boot B, on the same disk: the agent must leave the kernel's
+		# image alone (bring memory online and boot on), the boot
+		# script must leave resume= to initramfs-tools, and that must
+		# restore the hibernated root, which then carries on.
+		if [ "${#S_FAILS[@]}" -eq 0 ] &&
+			second_boot "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+			expect "boot B: agent decided to boot normally, naming /dev/vdb1" \
+				has "$S_LOG" 'resume-agent: decision: boot normally: .*/dev/vdb1'
+			expect "boot B: agent did not reject the kernel's image as its own" \
+				not has "$S_LOG" 'resume-agent: rejected '
+			onlined="$(console "$S_LOG" | capture '.*resume-agent: memory: ([0-9]+) blocks onlined.*')"
+			# The kernel refuses an image made with a different amount
+			# of memory; boot A hibernated with all blocks online.
+			expect "boot B: agent onlined ${onlined:-?} blocks before the kernel's restore" \
+				fcmp "${onlined:-0}" ">" 0
+			expect "boot B: boot script left resume= to initramfs-tools" \
+				not has "$S_LOG" 'resume-agent-boot: .*(is missing|local-premount/resume skipped)'
+			expect "boot B: initramfs-tools' resume restored the image" \
+				has "$S_LOG" 'PM: hibernation: (resume from hibernation|Read [0-9]+ kbytes)'
+			expect "boot B: the hibernated root carried on (FASTRESUME-RESUMED-FROM-HIBERNATION)" \
+				has "$S_LOG" '^FASTRESUME-RESUMED-FROM-HIBERNATION$'
+			mem="$(section "$S_LOG" MEMSTATE)"
+			expect "boot B: no offline memory block after the restore [$(echo "$mem" | xargs)]" all_online "$mem"
+			t_resume="$(capture '^\[ *([0-9]+\.[0-9]+)\] PM: hibernation: resume from hibernation.*' "$S_LOG")"
+			expect "boot B: restore began at ${t_resume:-?} s < ${MAX_ROOT_UPTIME} s (no resume wait)" \
+				fcmp "${t_resume:-999}" "<" "$MAX_ROOT_UPTIME"
+		fi
+	fi
+	end
+}
+
+# install.sh, without booting: into a scratch root, twice, then out again;
+# and the config dir it installed is one mkinitramfs builds from.
+scenario_install_script()
+{
+	local root="$RUN_DIR/install-root" out="$LOG_DIR/install-script.log"
+	local installer="$REPO_ROOT/initramfs/install.sh" conf listing t0 t1
+	local files=(usr/local/sbin/resume-agent etc/initramfs-tools/hooks/resume-agent
+		etc/initramfs-tools/scripts/init-premount/resume-agent)
+	S_NAME=install-script S_LOG="" S_FAILS=()
+	echo
+	echo "--- install-script: initramfs/install.sh --root $root (output: $out)"
+	t0="$(date +%s.%N)"
+	rm -rf "$root" "$out"
+	mkdir -p "$root"
+	expect "install.sh --root installs" run_logged "$out" "$installer" --root "$root" --binary "$AGENT_BINARY"
+	expect "the binary, hook and boot script are installed, mode 0755" installed_755 "$root" "${files[@]}"
+	expect "the installed files are the repository's" \
+		cmp -s "$root/${files[2]}" "$REPO_ROOT/initramfs/scripts/init-premount/resume-agent"
+	expect "installing again succeeds (idempotent)" run_logged "$out" "$installer" --root "$root" --binary "$AGENT_BINARY"
+	expect "and leaves the same files" installed_755 "$root" "${files[@]}"
+	# What a machine has: its initramfs.conf next to the installed hook
+	# and script (the test one, to keep this quick).
+	conf="$root/etc/initramfs-tools"
+	cp "$MKIMAGE_DIR/initramfs-conf/initramfs.conf" "$MKIMAGE_DIR/initramfs-conf/modules" "$conf/"
+	mkdir -p "$RUN_DIR/tmp"
+	expect "mkinitramfs -d <installed config dir> builds" run_logged "$out" \
+		env TMPDIR="$RUN_DIR/tmp" RESUME_AGENT_BINARY="$root/usr/local/sbin/resume-agent" \
+		mkinitramfs -d "$conf" -o "$RUN_DIR/install-initrd.img" "$(cat "$VM_DIR/kver")"
+	listing="$(lsinitramfs "$RUN_DIR/install-initrd.img" 2>/dev/null || true)"
+	expect "that initramfs has /sbin/resume-agent, the resume-probe link and the boot script" \
+		lists_all "$listing" usr/sbin/resume-agent usr/sbin/resume-probe scripts/init-premount/resume-agent
+	rm -f "$conf/initramfs.conf" "$conf/modules"
+	expect "install.sh --uninstall succeeds" run_logged "$out" "$installer" --root "$root" --uninstall
+	expect "and removes all three files" none_exist "$root" "${files[@]}"
+	t1="$(date +%s.%N)"
+	S_WALL_TOTAL="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+	end
+}
+
+# run_logged LOG CMD...: run CMD with its output appended to LOG.
+run_logged()
+{
+	local log="$1"
+	shift
+	echo "+ $*" >>"$log"
+	"$@" >>"$log" 2>&1
+}
+
+# installed_755 ROOT PATH...: every ROOT/PATH is a regular file, mode 755.
+installed_755()
+{
+	local root="$1" f
+	shift
+	for f in "$@"; do
+		[ -f "$root/$f" ] && [ "$(stat -c %a "$root/$f")" = 755 ] || return 1
+	done
+}
+
+# none_exist ROOT PATH...
+none_exist()
+{
+	local root="$1" f
+	shift
+	for f in "$@"; do
+		[ ! -e "$root/$f" ] || return 1
+	done
+}
+
+# lists_all LISTING PATH...: every PATH is a line of LISTING.
+lists_all()
+{
+	local listing="$1" f
+	shift
+	for f in "$@"; do
+		grep -qx "$f" <<<"$listing" || return 1
+	done
+}
+
+# second_boot KERNEL_PARAM...: boot the current scenario's disk again (its
+# first boot's timings are recorded first); S_LOG and S_WALL then describe
+# the second boot. Returns 1 when it did not run to the end.
+second_boot()
+{
+	local t0 t1
+	record_timings "$S_NAME/A"
+	S_BOOT_SUFFIX=/B
+	S_LOG="$LOG_DIR/${S_NAME}-B.serial.log"
+	echo "--- $S_NAME (second boot): $*"
+	t0="$(date +%s.%N)"
+	S_RC=0
+	boot_vm "$S_LOG" "$S_DISK" "$@" || S_RC=$?
+	t1="$(date +%s.%N)"
+	S_WALL="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+	S_WALL_TOTAL="$(awk -v a="$S_WALL_TOTAL" -v b="$S_WALL" 'BEGIN { printf "%.1f", a + b }')"
+	echo "  boot took ${S_WALL} s wall; serial log: $S_LOG"
+	if [ "$S_RC" -eq 124 ] || [ "$S_RC" -eq 137 ]; then
+		S_FAILS+=("boot B did not power off within ${BOOT_TIMEOUT} s (hung boot)")
+	elif [ "$S_RC" -ne 0 ]; then
+		S_FAILS+=("boot B: QEMU exited with status $S_RC (see $S_LOG.qemu)")
+	fi
+	[ "$S_RC" -eq 0 ]
 }
 
 suite_t0="$(date +%s)"
