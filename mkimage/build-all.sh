@@ -7,10 +7,12 @@
 #   resume-empty.img   GPT disk, empty "fastresume" partition (resume-disks.sh)
 #   resume-corrupt.img the same holding a corrupted image (resume-disks.sh)
 #   resume-hibernate.img a bigger empty one, for kernel hibernation (ditto)
+#   resume-kernel-b.img, resume-kernel-b-reusable.img, resume-segments.img,
+#   resume-not-a-kernel.img  images to jump to (resume-disks.sh, kernel-b.sh)
 #
 # Usage: mkimage/build-all.sh [TARGET...]
 #   TARGET: kernel initramfs rootfs resume-empty resume-hibernate
-#           resume-corrupt (default: all)
+#           resume-corrupt resume-jumps (default: all)
 #
 # Each step is skipped when its output is newer than its inputs, so calling
 # this once per test run costs well under a second when nothing changed.
@@ -20,7 +22,7 @@ set -euo pipefail
 # shellcheck source=mkimage/lib.sh source-path=SCRIPTDIR/..
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[ $# -gt 0 ] || set -- kernel initramfs rootfs resume-empty resume-hibernate resume-corrupt
+[ $# -gt 0 ] || set -- kernel initramfs rootfs resume-empty resume-hibernate resume-corrupt resume-jumps
 for target in "$@"; do
 	case "$target" in
 	kernel) "$MKIMAGE_DIR/kernel.sh" ;;
@@ -33,6 +35,10 @@ for target in "$@"; do
 		"$MKIMAGE_DIR/kernel.sh"
 		"$MKIMAGE_DIR/resume-disks.sh" corrupt
 		;;
-	*) die "unknown target '$target' (kernel initramfs rootfs resume-empty resume-hibernate resume-corrupt)" ;;
+	resume-jumps)
+		"$MKIMAGE_DIR/kernel.sh"
+		"$MKIMAGE_DIR/resume-disks.sh" kernel-b kernel-b-reusable segments not-a-kernel
+		;;
+	*) die "unknown target '$target' (kernel initramfs rootfs resume-empty resume-hibernate resume-corrupt resume-jumps)" ;;
 	esac
 done

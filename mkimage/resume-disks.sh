@@ -6,12 +6,20 @@
 #   build/vm/resume-corrupt.img  the same with a "kernel" resume image in
 #                                the partition, one payload byte flipped:
 #                                the agent must reject it and boot on.
+#   build/vm/resume-kernel-b.img  a one-shot kernel image: Debian's kernel
+#                                with initrd-b.img (kernel-b.sh) and a
+#                                command line naming it "B" (A/B swap)
+#   build/vm/resume-kernel-b-reusable.img  the same, --reusable
+#   build/vm/resume-segments.img a segments image of payload.elf
+#   build/vm/resume-not-a-kernel.img  a kernel image whose "kernel" is 64 KiB
+#                                of random bytes: kexec_file_load refuses it
 #   build/vm/resume-hibernate.img  like resume-empty, 512 MiB: the test
 #                                root makes the partition swap and
 #                                hibernates to it with the kernel's own
 #                                swsusp (an image of about 170 MiB).
 #
-# Usage: mkimage/resume-disks.sh [empty] [corrupt] [hibernate]  (default: all)
+# Usage: mkimage/resume-disks.sh [empty] [corrupt] [hibernate] [kernel-b]
+#        [kernel-b-reusable] [segments] [not-a-kernel]  (default: all)
 #
 # Raw sparse files; nothing is mounted or loop-attached. The GUIDs are
 # fixed, so PARTUUID= is known to the tests. Each disk is skipped when up
@@ -152,13 +160,69 @@ build_corrupt()
 	mark_built "$out" "$key"
 }
 
+# The command line kernel B gets from its image: the test reads it back.
+KERNEL_B_CMDLINE="console=ttyS0 panic=-1 fastresume.kernel=B"
+
+# build_image_disk NAME INPUT... -- RESUME-IMAGE-ARGS...: a GPT disk
+# build/vm/resume-NAME.img whose partition holds the image that
+# `resume-image create ARGS` makes; rebuilt when an INPUT changes.
+build_image_disk()
+{
+	local name="$1" out="$VM_DIR/resume-$1.img" image="$VM_DIR/image-$1.img" inputs=() key
+	shift
+	while [ "$1" != -- ]; do
+		inputs+=("$1")
+		shift
+	done
+	shift
+	key="resume-$name ${RESUME_DISK_MIB}MiB $RESUME_PARTLABEL tool=$RESUME_IMAGE_TOOL args=$*"
+	if up_to_date "$out" "$key" "$MKIMAGE_DIR/resume-disks.sh" "$RESUME_IMAGE_TOOL" "${inputs[@]}"; then
+		log "resume disk ($name): up to date"
+		return 0
+	fi
+	[ -x "$RESUME_IMAGE_TOOL" ] || die "$RESUME_IMAGE_TOOL is missing: build it first ('make build')"
+	log "resume disk ($name): building $out"
+	rm -f "$image"
+	"$RESUME_IMAGE_TOOL" create "$@" "$image" >&2 || die "resume-image create $* failed"
+	make_gpt_disk "$out.tmp"
+	write_image "$out.tmp" "$image"
+	rm -f "$image"
+	mv "$out.tmp" "$out"
+	mark_built "$out" "$key"
+}
+
+build_kernel_b()
+{
+	local reusable=()
+	[ "$1" = reusable ] && reusable=(--reusable)
+	"$MKIMAGE_DIR/kernel-b.sh"
+	build_image_disk "kernel-b${reusable:+-reusable}" "$VM_DIR/vmlinuz" "$VM_DIR/initrd-b.img" -- \
+		kernel --kernel "$VM_DIR/vmlinuz" --initrd "$VM_DIR/initrd-b.img" \
+		--cmdline "$KERNEL_B_CMDLINE" "${reusable[@]}"
+}
+
+build_not_a_kernel()
+{
+	local junk="$VM_DIR/not-a-kernel.bin"
+	[ -e "$junk" ] || head -c 65536 /dev/urandom >"$junk"
+	build_image_disk not-a-kernel "$junk" -- \
+		kernel --no-kernel-check --kernel "$junk" --cmdline "console=ttyS0"
+}
+
 mkdir -p "$VM_DIR"
-[ $# -gt 0 ] || set -- empty corrupt hibernate
+[ $# -gt 0 ] || set -- empty corrupt hibernate kernel-b kernel-b-reusable segments not-a-kernel
 for what in "$@"; do
 	case "$what" in
 	empty) build_empty ;;
 	corrupt) build_corrupt ;;
 	hibernate) build_hibernate ;;
-	*) die "unknown disk '$what' (empty, corrupt, hibernate)" ;;
+	kernel-b) build_kernel_b one-shot ;;
+	kernel-b-reusable) build_kernel_b reusable ;;
+	segments)
+		"$MKIMAGE_DIR/kernel-b.sh"
+		build_image_disk segments "$VM_DIR/payload.elf" -- segments --elf "$VM_DIR/payload.elf"
+		;;
+	not-a-kernel) build_not_a_kernel ;;
+	*) die "unknown disk '$what' (empty, corrupt, hibernate, kernel-b, kernel-b-reusable, segments, not-a-kernel)" ;;
 	esac
 done

@@ -72,6 +72,7 @@ struct Restorer {
     /// kernel needs it there; nothing touches a disk.
     func loadKernel(_ reader: ImageReader<AnySource>) throws {
         let h = reader.header
+        let decodeStart = system.monotonicMilliseconds()
         var kernel: (any PayloadFile)?
         var initrd: (any PayloadFile)?
         var imageCmdline = ""
@@ -94,9 +95,11 @@ struct Restorer {
         guard line.utf8.count < KexecPolicy.maxCommandLine else {
             throw LoadFailure(reason: "kernel B's command line is \(line.utf8.count) bytes; x86 takes at most \(KexecPolicy.maxCommandLine - 1)")
         }
-        system.log("kernel B command line: \(line)")
+        system.log("decoded and checked \(h.rawTotal) bytes in \(system.monotonicMilliseconds() - decodeStart) ms; kernel B command line: \(line)")
+        let loadStart = system.monotonicMilliseconds()
         do {
             try system.kexecFileLoad(kernel: kernel, initrd: initrd, cmdline: line)
+            system.log("kexec_file_load took \(system.monotonicMilliseconds() - loadStart) ms")
         } catch let error as SystemError {
             throw LoadFailure(reason: KexecPolicy.explain(call: "kexec_file_load", errno: error.errno),
                               imageAtFault: error.errno == KexecPolicy.Errno.ENOEXEC)

@@ -43,6 +43,9 @@ boot_vm()
 	local log="$1" disk="$2"
 	shift 2
 	local cmdline="$BASE_CMDLINE${*:+ $*}" f
+	# QEMU_EXTRA: more QEMU arguments for one scenario (a debug-exit device).
+	local extra=()
+	read -r -a extra <<<"${QEMU_EXTRA:-}"
 	for f in "$VM_DIR/vmlinuz" "$VM_DIR/initrd.img" "$VM_DIR/root.img" "$disk"; do
 		[ -e "$f" ] || die "boot_vm: $f is missing (run mkimage/build-all.sh)"
 		# QEMU's option syntax uses commas; a path with one would need
@@ -64,19 +67,23 @@ boot_vm()
 		-device virtio-blk-pci,drive=rootdisk
 		-drive "file=$disk,format=raw,if=none,id=resumedisk"
 		-device virtio-blk-pci,drive=resumedisk
+		"${extra[@]}"
 	)
 	local rc=0
 	if [ "${BOOT_LIVE:-0}" = 1 ]; then
 		# stdin from /dev/null: the person watches, QEMU leaves the
 		# terminal's modes alone.
 		timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" -serial stdio \
-			</dev/null 2>"$log.qemu" | tee "$log" || rc="${PIPESTATUS[0]}"
+			</dev/null 2>"$log.qemu" | python3 -u "$BOOT_DIR/stamp.py" "$log" --echo || rc="${PIPESTATUS[0]}"
 	else
-		timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" -serial "file:$log" \
-			</dev/null >"$log.qemu" 2>&1 || rc=$?
+		# LOG.stamped carries host times, the clock that runs on across a
+		# kexec jump (see stamp.py).
+		timeout -k 5 "$BOOT_TIMEOUT" "${qemu[@]}" -serial stdio \
+			</dev/null 2>"$log.qemu" | python3 -u "$BOOT_DIR/stamp.py" "$log" || rc="${PIPESTATUS[0]}"
 	fi
 	# The console ends lines with CR LF.
 	[ -e "$log" ] && sed -i 's/\r$//' "$log"
+	[ -e "$log.stamped" ] && sed -i 's/\r$//' "$log.stamped"
 	return "$rc"
 }
 

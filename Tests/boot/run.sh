@@ -21,6 +21,20 @@
 #     7 install-script      no boot: initramfs/install.sh --root installs,
 #                           re-installs and uninstalls; the installed
 #                           config dir builds an initramfs with the agent
+#     8 kernel-b            A/B swap: the partition holds a one-shot kernel
+#                           image (Debian's kernel, a marker initrd, its own
+#                           command line); boot A jumps to B, which prints
+#                           the image's command line; the image is then
+#                           consumed, and the next boot is a normal one
+#     9 kernel-b-reusable   the same image made --reusable: two boots, two
+#                           jumps, the disk never written
+#    10 segments            a segments image of a freestanding payload
+#                           (mkimage/payload/): kexec_load and the jump
+#                           reach it; it prints its marker and leaves QEMU
+#                           through isa-debug-exit
+#    11 not-a-kernel        a kernel image whose kernel is random bytes:
+#                           kexec_file_load refuses it (ENOEXEC), the agent
+#                           says so, unloads, and the boot goes on
 #
 # Every boot must end in a normal boot with all memory online (the DIMM's
 # 1 GiB starts offline: memhp_default_state=offline) and, but for the
@@ -49,7 +63,8 @@ MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
 # MemTotal is about 1.4 GiB; with the DIMM offline it is under 0.5 GiB.
 MIN_MEMTOTAL_KIB=1363148 # 1.3 GiB
 
-ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan kernel-hibernation install-script)
+ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan kernel-hibernation install-script
+	kernel-b kernel-b-reusable segments not-a-kernel)
 RUN_DIR="$VM_DIR/run"
 TIMINGS="$LOG_DIR/timings.txt"
 
@@ -126,6 +141,13 @@ if ! "$MKIMAGE_DIR/build-all.sh" resume-corrupt 2>"$LOG_DIR/build-corrupt.err"; 
 	corrupt_disk_error="${corrupt_disk_error:-building resume-corrupt.img failed}"
 fi
 cat "$LOG_DIR/build-corrupt.err" >&2
+# The images to jump to (they need the host tool too).
+jump_disks_error=""
+if ! "$MKIMAGE_DIR/build-all.sh" resume-jumps 2>"$LOG_DIR/build-jumps.err"; then
+	jump_disks_error="$(grep 'error:' "$LOG_DIR/build-jumps.err" | tail -n1 || true)"
+	jump_disks_error="${jump_disks_error:-building the jump images failed}"
+fi
+cat "$LOG_DIR/build-jumps.err" >&2
 
 # --- one scenario ------------------------------------------------------------
 # State of the scenario being run, shared by the helpers below.
@@ -194,6 +216,8 @@ begin()
 	t1="$(date +%s.%N)"
 	S_WALL="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
 	S_WALL_TOTAL="$S_WALL"
+	# A scenario that ends QEMU on purpose (isa-debug-exit) says how.
+	[ "$S_RC" -eq "${EXPECT_RC:-0}" ] && S_RC=0
 	S_SUM_AFTER="$(sha256sum <"$S_DISK")"
 	echo "  boot took ${S_WALL} s wall; serial log: $S_LOG"
 	if [ "$S_RC" -eq 124 ] || [ "$S_RC" -eq 137 ]; then
@@ -529,6 +553,134 @@ second_boot()
 		S_FAILS+=("boot B: QEMU exited with status $S_RC (see $S_LOG.qemu)")
 	fi
 	[ "$S_RC" -eq 0 ]
+}
+
+# Scenarios that need the jump disks fail at once without them.
+jump_disks_or_fail()
+{
+	if [ -n "$jump_disks_error" ]; then
+		S_NAME="$1"
+		S_FAILS=("no jump image disks: $jump_disks_error")
+		S_LOG="" S_WALL=0 S_WALL_TOTAL=0
+		echo
+		echo "--- $S_NAME"
+		echo "  FAIL  ${S_FAILS[0]}"
+		return 1
+	fi
+}
+
+# partition_image DISK OUT: the resume partition's bytes (from 1 MiB).
+partition_image()
+{
+	dd if="$1" of="$2" bs=1M skip=1 status=none
+}
+
+# image_state DISK: "valid", "consumed", ... as resume-image inspect says.
+image_state()
+{
+	local part="$RUN_DIR/partition.tmp" state
+	partition_image "$1" "$part"
+	state="$("$RESUME_IMAGE_TOOL" inspect --json "$part" 2>/dev/null | sed -n 's/^ *"state": "\(.*\)",$/\1/p')"
+	rm -f "$part"
+	echo "${state:-unreadable}"
+}
+
+# stamp LOG ERE: the host time (LOG.stamped) of the first line matching ERE.
+stamp()
+{
+	grep -Em1 -- "$2" "$1.stamped" | cut -d' ' -f1 || true
+}
+
+KERNEL_B_MARKER='^FASTRESUME-KERNEL-B console=ttyS0 panic=-1 fastresume.kernel=B$'
+
+# expect_jump_to_b: boot A's agent loaded the kernel image and jumped, and
+# kernel B ran with the image's command line, A's root never mounted.
+expect_jump_to_b()
+{
+	local t_start t_jump t_b agent total
+	expect "agent: decision: resume kernel image on /dev/vdb1" has "$S_LOG" 'resume-agent: decision: resume kernel image on /dev/vdb1$'
+	expect "agent: jumping (reboot LINUX_REBOOT_CMD_KEXEC)" has "$S_LOG" 'resume-agent: jumping to the kernel image'
+	expect "kernel A: kexec_core: Starting new kernel" has "$S_LOG" 'kexec_core: Starting new kernel'
+	expect "kernel B ran with the image's command line (FASTRESUME-KERNEL-B ...)" has "$S_LOG" "$KERNEL_B_MARKER"
+	expect "A's root was never mounted" not has "$S_LOG" '^FASTRESUME-ROOT-OK$'
+	# Host times: the agent's start, its jump, and kernel B's first line
+	# (the second "Linux version" banner of the log).
+	t_start="$(stamp "$S_LOG" 'resume-agent: start$')"
+	t_jump="$(stamp "$S_LOG" 'resume-agent: jumping to the kernel image')"
+	t_b="$(grep -E 'Linux version' "$S_LOG.stamped" | sed -n 2p | cut -d' ' -f1)"
+	agent="$(delta "$t_start" "$t_jump")"
+	total="$(delta "$t_start" "$t_b")"
+	echo "  jump timing (host clock, TCG): agent start to kernel B's first line ${total} s, of which the agent (start to jump) ${agent} s"
+	printf '%s %-20s agent_start_to_kernel_b=%ss agent_start_to_jump=%ss image_raw_bytes=%s %s\n' \
+		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$S_NAME" "$total" "$agent" \
+		"$(capture '.*resume-agent: found kernel image on [^:]*: ([0-9]+) bytes.*' "$S_LOG")" \
+		"$(console "$S_LOG" | grep -Eo 'resume-agent: (decoded and checked|kexec_file_load took) .*' | sed 's/resume-agent: //; s/; kernel B command line.*//' | paste -sd' ')" \
+		>>"$LOG_DIR/jump-timings.txt"
+}
+
+scenario_kernel_b()
+{
+	local after_a
+	if jump_disks_or_fail kernel-b && begin kernel-b "$VM_DIR/resume-kernel-b.img" "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+		expect_jump_to_b
+		expect "agent marked the one-shot image consumed before the jump" \
+			has "$S_LOG" 'resume-agent: marked the one-shot image on /dev/vdb1 consumed \(synced\)'
+		expect "the image on disk now reads as consumed" [ "$(image_state "$S_DISK")" = consumed ]
+		after_a="$(sha256sum <"$S_DISK")"
+		if [ "${#S_FAILS[@]}" -eq 0 ] && second_boot "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+			expect "boot 2: agent rejected the consumed image" \
+				has "$S_LOG" 'resume-agent: rejected /dev/vdb1: image already consumed'
+			S_SUM_BEFORE="$after_a"
+			S_SUM_AFTER="$(sha256sum <"$S_DISK")"
+			expect "boot 2: no jump" not has "$S_LOG" 'kexec_core: Starting new kernel'
+			expect_normal_boot
+		fi
+	fi
+	end
+}
+
+scenario_kernel_b_reusable()
+{
+	if jump_disks_or_fail kernel-b-reusable &&
+		begin kernel-b-reusable "$VM_DIR/resume-kernel-b-reusable.img" "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+		expect_jump_to_b
+		expect "a reusable image is not marked" not has "$S_LOG" 'resume-agent: marked the one-shot image'
+		expect "the disk was not written" [ "$S_SUM_BEFORE" = "$(sha256sum <"$S_DISK")" ]
+		if [ "${#S_FAILS[@]}" -eq 0 ] && second_boot "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+			expect_jump_to_b
+			expect "boot 2: the disk was still not written" [ "$S_SUM_BEFORE" = "$(sha256sum <"$S_DISK")" ]
+		fi
+	fi
+	end
+}
+
+scenario_segments()
+{
+	# isa-debug-exit: the payload writes 0x21 to port 0xf4, QEMU exits
+	# with (0x21 << 1) | 1 = 67.
+	if jump_disks_or_fail segments &&
+		QEMU_EXTRA="-device isa-debug-exit,iobase=0xf4,iosize=0x04" EXPECT_RC=67 \
+			begin segments "$VM_DIR/resume-segments.img"; then
+		expect "agent: decision: resume segments image on /dev/vdb1" has "$S_LOG" 'resume-agent: decision: resume segments image on /dev/vdb1$'
+		expect "agent: jumping" has "$S_LOG" 'resume-agent: jumping to the segments image'
+		expect "the payload ran: FASTRESUME-SEGMENTS-OK on the serial port" has "$S_LOG" '^FASTRESUME-SEGMENTS-OK: reached the payload through kexec_load'
+		expect "QEMU left through the payload's isa-debug-exit (status 67)" [ "$S_RC" -eq 0 ]
+		expect "the one-shot image on disk reads as consumed" [ "$(image_state "$S_DISK")" = consumed ]
+	fi
+	end
+}
+
+scenario_not_a_kernel()
+{
+	if jump_disks_or_fail not-a-kernel &&
+		begin not-a-kernel "$VM_DIR/resume-not-a-kernel.img" "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+		expect "agent: rejected /dev/vdb1: kexec_file_load ... (ENOEXEC)" \
+			has "$S_LOG" 'resume-agent: rejected /dev/vdb1: kexec_file_load: the kernel does not recognise the image as a kernel it can load \(ENOEXEC\)'
+		expect "no jump" not has "$S_LOG" 'kexec_core: Starting new kernel'
+		expect_normal_boot
+		expect_not_stalled
+	fi
+	end
 }
 
 suite_t0="$(date +%s)"
