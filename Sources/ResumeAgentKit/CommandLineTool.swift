@@ -29,6 +29,8 @@ public enum AgentCommand {
 
     /// Runs the agent or the probe from `arguments` (argv without argv[0]).
     public static func main(invokedAs name: String, arguments: [String]) -> Int32 {
+        // As PID 1, argv may be anything (or nothing): the kernel started us.
+        if getpid() == 1 { InitMode.run() }
         var args = arguments
         var probe = name.hasSuffix("resume-probe")
         if !probe, args.first == "probe" {

@@ -105,6 +105,10 @@ public struct Probe {
             caps.append(("kexec_jump", "unknown"))
             unreadable.append("/boot/config-\(release): cannot read, so KEXEC_JUMP is unknown")
         }
+        // What the agent could restore here, kind by kind.
+        for kind in ImageKind.allCases {
+            caps.append(("restore \(kind.name) images", Agent.restorable(kind, system).map { "no: \($0)" } ?? "yes"))
+        }
         return caps
     }
 }
