@@ -36,7 +36,7 @@ let package = Package(
             "ResumeCore", "CBlkid", "CResumeShims",
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: lean),
-        .target(name: "ResumeAgentKit", dependencies: ["ResumeCore", "ResumeSystem"], swiftSettings: lean),
+        .target(name: "ResumeAgentKit", dependencies: ["ResumeCore", "ResumeSystem", "CResumeShims"], swiftSettings: lean),
         .executableTarget(name: "resume-agent", dependencies: ["ResumeAgentKit"], swiftSettings: lean),
         .executableTarget(name: "resume-probe", dependencies: ["ResumeAgentKit"]),
         .executableTarget(name: "resume-image", dependencies: [

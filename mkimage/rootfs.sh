@@ -18,10 +18,11 @@ fi
 
 out="$VM_DIR/root.img"
 init="$MKIMAGE_DIR/rootfs/init"
-key="rootfs label=$ROOT_LABEL busybox=$busybox"
+key="rootfs label=$ROOT_LABEL busybox=$busybox agent=$AGENT_BINARY"
+[ -x "$AGENT_BINARY" ] || die "$AGENT_BINARY is missing: build it with 'make static' (the root runs resume-probe)"
 
 mkdir -p "$VM_DIR"
-if up_to_date "$out" "$key" "$MKIMAGE_DIR/rootfs.sh" "$init" "$busybox"; then
+if up_to_date "$out" "$key" "$MKIMAGE_DIR/rootfs.sh" "$init" "$busybox" "$AGENT_BINARY"; then
 	log "root disk: up to date"
 	exit 0
 fi
@@ -36,11 +37,17 @@ for applet in $("$busybox" --list); do
 	[ -e "$tree/bin/$applet" ] || ln -s busybox "$tree/bin/$applet"
 done
 install -m 0755 "$init" "$tree/sbin/init"
+# The agent binary, so the root can run resume-probe as a person would.
+install -m 0755 "$AGENT_BINARY" "$tree/sbin/resume-agent"
+ln -s resume-agent "$tree/sbin/resume-probe"
+# Debian keeps the kernel's config in /boot; resume-probe reads KEXEC_JUMP there.
+mkdir -p "$tree/boot"
+cp "/boot/config-$(detect_kver)" "$tree/boot/"
 # initramfs-tools mounts the root read-only and runs fsck only if asked;
 # an empty fstab keeps busybox tools from complaining.
 : >"$tree/etc/fstab"
 
-# 32 MiB: busybox is about 2 MiB; ext4 needs room for its journal.
+# 32 MiB: busybox is about 2 MiB, the agent 8; ext4 needs room for its journal.
 rm -f "$out.tmp"
 mke2fs -q -F -t ext4 -L "$ROOT_LABEL" -d "$tree" -E root_owner=0:0 \
 	"$out.tmp" 32M >/dev/null || die "mke2fs failed"

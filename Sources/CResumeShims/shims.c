@@ -9,6 +9,9 @@
 #include <linux/suspend_ioctls.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/reboot.h>
@@ -65,3 +68,28 @@ long resume_statfs_type(const char *path) {
 
 int resume_memfd_create(const char *name, unsigned int flags) { return memfd_create(name, flags); }
 int resume_reboot(int cmd) { return reboot(cmd); }
+
+/*
+ * PID 1 start-up, the one piece of C that acts. As the first process
+ * (rdinit=/sbin/resume-agent) nothing is mounted, and the Swift runtime's
+ * own initializers need /proc: its backtracer asks for the runtime's path
+ * (/proc/self/exe) and aborts with "Unable to obtain Swift runtime path".
+ * This constructor runs before them (priority 101 comes before the
+ * unprioritised initializers), mounts /proc, and turns off what a first
+ * process cannot use: the backtracer (it would exec a helper) and random
+ * hash seeding (getrandom blocks until the kernel's CRNG is ready, about a
+ * second this early). Outside PID 1 it does nothing.
+ */
+static int pid1_mounted_proc = 0;
+int resume_pid1_mounted_proc(void) { return pid1_mounted_proc; }
+
+__attribute__((constructor(101))) static void resume_pid1_early(void) {
+    if (getpid() != 1) return;
+    setenv("SWIFT_BACKTRACE", "enable=no", 0);
+    setenv("SWIFT_DETERMINISTIC_HASHING", "1", 0);
+    if (access("/proc/self", F_OK) != 0) {
+        mkdir("/proc", 0755);
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) == 0)
+            pid1_mounted_proc = 1;
+    }
+}

@@ -1,3 +1,4 @@
+import CResumeShims
 import ResumeCore
 import ResumeSystem
 #if canImport(Glibc)
@@ -45,7 +46,9 @@ enum InitMode {
 
     /// Mounts /proc, /sys and /dev unless they are there; returns what it mounted.
     static func mountEarlyFilesystems() -> [String] {
-        var mounted: [String] = []
+        // /proc may already be ours: the start-up hook in shims.c mounts it
+        // before the Swift runtime starts.
+        var mounted: [String] = resume_pid1_mounted_proc() != 0 ? ["/proc"] : []
         for (type, target, probe) in [("proc", "/proc", "/proc/self"), ("sysfs", "/sys", "/sys/kernel"),
                                       ("devtmpfs", "/dev", "/dev/null")] where access(probe, F_OK) != 0 {
             mkdir(target, 0o755)

@@ -35,6 +35,12 @@
 #    11 not-a-kernel        a kernel image whose kernel is random bytes:
 #                           kexec_file_load refuses it (ENOEXEC), the agent
 #                           says so, unloads, and the boot goes on
+#    12 pid1                rdinit=/sbin/resume-agent: the agent runs as PID
+#                           1, decides, onlines memory and execs /init
+#                           (initramfs-tools), whose boot script does not
+#                           run it again
+#    13 probe               the booted root runs resume-probe (text and
+#                           JSON) with a valid kernel image on the disk
 #
 # Every boot must end in a normal boot with all memory online (the DIMM's
 # 1 GiB starts offline: memhp_default_state=offline) and, but for the
@@ -64,7 +70,7 @@ MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
 MIN_MEMTOTAL_KIB=1363148 # 1.3 GiB
 
 ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan kernel-hibernation install-script
-	kernel-b kernel-b-reusable segments not-a-kernel)
+	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe)
 RUN_DIR="$VM_DIR/run"
 TIMINGS="$LOG_DIR/timings.txt"
 
@@ -679,6 +685,44 @@ scenario_not_a_kernel()
 		expect "no jump" not has "$S_LOG" 'kexec_core: Starting new kernel'
 		expect_normal_boot
 		expect_not_stalled
+	fi
+	end
+}
+
+scenario_pid1()
+{
+	if begin pid1 "$VM_DIR/resume-empty.img" rdinit=/sbin/resume-agent; then
+		expect "agent: running as PID 1 (mounted /proc, /sys, /dev)" has "$S_LOG" 'resume-agent: running as PID 1 \(mounted /proc, /sys, /dev\)'
+		expect "agent: exec /init" has "$S_LOG" 'resume-agent: exec /init: handing over to the next init'
+		expect "boot script: did not run the agent twice" has "$S_LOG" 'resume-agent-boot: the agent already ran as PID 1'
+		expect "the agent ran once" [ "$(console "$S_LOG" | grep -c 'resume-agent: start$')" -eq 1 ]
+		expect_normal_boot
+		expect_not_stalled
+	fi
+	end
+}
+
+scenario_probe()
+{
+	local report json
+	if jump_disks_or_fail probe &&
+		begin probe "$VM_DIR/resume-kernel-b.img" noresume fastresume.test=probe; then
+		report="$(section "$S_LOG" PROBE)"
+		json="$(section "$S_LOG" PROBEJSON)"
+		expect "probe: kernel release" grep -q "^kernel: $(cat "$VM_DIR/kver") x86_64" <<<"$report"
+		expect "probe: kexec_file_load available" grep -q '^  kexec_file_load: available' <<<"$report"
+		expect "probe: this kernel can restore kernel images" grep -q '^  restore kernel images: yes' <<<"$report"
+		expect "probe: KEXEC_JUMP not set (Debian's config)" grep -q '^  kexec_jump: no' <<<"$report"
+		expect "probe: noresume parsed" grep -q '^  noresume: yes' <<<"$report"
+		expect "probe: all memory blocks online" grep -Eq '^memory: 12 blocks of 128 MiB, 12 online' <<<"$report"
+		expect "probe: /dev/vdb1 with its PARTLABEL" grep -q '^  /dev/vdb1: .*PARTLABEL=fastresume' <<<"$report"
+		expect "probe: the image on /dev/vdb1, all checks passed" grep -q 'resume image, all checks passed' <<<"$report"
+		expect "probe: the root's ext4 on /dev/vda" grep -q '^  /dev/vda: TYPE=ext4' <<<"$report"
+		expect "probe: the decision and why" grep -q '^decision: boot normally: noresume given' <<<"$report"
+		expect "probe --json: the image's state and kind" grep -q '"kind": "kernel"' <<<"$json"
+		expect "probe --json: the decision" grep -q '"action": "boot-normally"' <<<"$json"
+		expect "probe --json parses as JSON" python3 -c 'import json,sys; json.loads(sys.stdin.read())' <<<"$json"
+		expect_normal_boot
 	fi
 	end
 }

@@ -55,6 +55,9 @@ long resume_statfs_type(const char *path);
 int resume_memfd_create(const char *name, unsigned int flags);
 /// reboot(2) with a LINUX_REBOOT_CMD_* command.
 int resume_reboot(int cmd);
+/// Set when the PID 1 start-up hook (shims.c) mounted /proc before the
+/// Swift runtime started; the agent unmounts it before exec'ing the next init.
+int resume_pid1_mounted_proc(void);
 /// The current errno, for wrappers that cannot read it through Swift's Glibc.
 int resume_errno(void);
 
