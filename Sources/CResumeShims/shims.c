@@ -26,6 +26,8 @@ const unsigned long resume_SNAPSHOT_FREE = SNAPSHOT_FREE;
 const unsigned long resume_SNAPSHOT_GET_IMAGE_SIZE = SNAPSHOT_GET_IMAGE_SIZE;
 const unsigned long resume_SNAPSHOT_CREATE_IMAGE = SNAPSHOT_CREATE_IMAGE;
 const unsigned long resume_SNAPSHOT_POWER_OFF = SNAPSHOT_POWER_OFF;
+const unsigned long resume_SNAPSHOT_PREF_IMAGE_SIZE = SNAPSHOT_PREF_IMAGE_SIZE;
+const unsigned long resume_SNAPSHOT_PLATFORM_SUPPORT = SNAPSHOT_PLATFORM_SUPPORT;
 
 const long resume_SYS_kexec_load = SYS_kexec_load;
 const long resume_SYS_kexec_file_load = SYS_kexec_file_load;

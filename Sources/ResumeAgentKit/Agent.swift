@@ -45,7 +45,7 @@ public struct Agent {
         switch kind {
         case .kernel: return need("kexec_file_load", system.kexecFileLoadAvailability())
         case .segments: return need("kexec_load", system.kexecLoadAvailability())
-        case .snapshot: return "restoring snapshot images (/dev/snapshot) is not implemented in this version"
+        case .snapshot: return system.exists("/dev/snapshot") ? nil : "/dev/snapshot is absent (no HIBERNATION_SNAPSHOT_DEV)"
         }
     }
 
@@ -71,6 +71,11 @@ public struct Agent {
         for _ in 0...devices.count {
             let decision = Decider.decide(search: search, devices: devices, restorable: { Self.restorable($0, system) })
             system.log(decision.logLine)
+            if case let .resumeKernelHibernation(device) = decision, !dryRun {
+                let reason = resumeKernelHibernation(device, settings: settings)
+                system.log(Decision.bootNormally(reason: "resume from \(device) failed: \(reason)").logLine)
+                break
+            }
             guard case let .resume(_, device, header) = decision, !dryRun else { break }
             let (reason, rejected) = restorer.restore(device: device, header: header)
             if rejected, let i = devices.firstIndex(where: { $0.path == device }) {
@@ -128,9 +133,34 @@ public struct Agent {
             system.log("rejected \(device.path): \(why)")
         case let .unreadable(why):
             system.log("cannot read \(device.path): \(why)")
+        case .kernelHibernation:
+            system.log("found the kernel's own hibernation image (TYPE=swsuspend) on \(device.path)")
         case .other:
             break
         }
+    }
+
+    /// The kernel's own image: bring the memory online that the saving
+    /// kernel had (all of it: the agent onlined it on that boot too, and the
+    /// kernel refuses an image made with another amount), then write
+    /// MAJ:MIN to /sys/power/resume, which resumes at once and does not
+    /// return when it works. Returns why it did not.
+    func resumeKernelHibernation(_ device: String, settings: AgentSettings) -> String {
+        bringMemoryOnline(dryRun: false)
+        let name = device.hasPrefix("/dev/") ? String(device.dropFirst(5)) : device
+        guard let number = try? system.readText("/sys/class/block/\(name)/dev").trimmingWhitespace(), !number.isEmpty else {
+            return "cannot read the device number of \(device)"
+        }
+        do {
+            if settings.offsetPages > 0 {
+                try system.writeText("/sys/power/resume_offset", String(settings.offsetPages))
+            }
+            system.log("writing \(number) to /sys/power/resume (the kernel resumes from \(device) now; this does not return)")
+            try system.writeText("/sys/power/resume", number)
+        } catch {
+            return "\(error)"
+        }
+        return "the kernel found no image it could resume on \(device) (see the kernel's PM: lines)"
     }
 
     /// Step 6. Failures are logged; the boot goes on with what is online.

@@ -71,6 +71,7 @@ public enum DeviceDiscovery {
     /// image it chose, before anything irreversible: one decode, not two.
     public static func examine(_ path: String, base: UInt64 = 0, scanning: Bool, full: Bool, _ system: BootSystem) -> DeviceFinding {
         let info = system.probe(path)
+        if info?.type == "swsuspend" { return .kernelHibernation }
         if scanning, let info, info.holdsData {
             return .other(type: info.type ?? info.partitionTable)
         }

@@ -1,3 +1,4 @@
+import ResumeCore
 import ResumeSystem
 
 /// Memory blocks as /sys/devices/system/memory shows them.
@@ -13,6 +14,15 @@ public struct MemoryLayout: Sendable, Equatable {
     public var onlineCount: Int { blocks.filter(\.isOnline).count }
     public var onlineMiB: UInt64 { UInt64(onlineCount) * blockSize >> 20 }
     public var totalMiB: UInt64 { UInt64(blocks.count) * blockSize >> 20 }
+    public var onlineBytes: UInt64 { UInt64(onlineCount) * blockSize }
+
+    /// XXH64 of the block size and the online blocks' numbers: a snapshot
+    /// restores only onto the same online memory (the kernel compares page
+    /// counts; this also names which blocks).
+    public var onlineLayoutHash: UInt64 {
+        let text = "\(blockSize):" + blocks.filter(\.isOnline).map { String($0.index) }.joined(separator: ",")
+        return XXH64.hash(Array(text.utf8))
+    }
 }
 
 public enum MemoryHotplug {

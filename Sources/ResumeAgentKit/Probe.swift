@@ -143,6 +143,7 @@ extension Probe.Report {
                 out += ImageSummary.text(h).map { "      " + $0 }
             case let .rejected(why): out.append("    resume image REJECTED: \(why)")
             case let .unreadable(why): out.append("    cannot read: \(why)")
+            case .kernelHibernation: out.append("    the kernel's own hibernation image (resumed through /sys/power/resume when resume= names it)")
             case .other: break
             }
         }
@@ -166,12 +167,14 @@ extension Probe.Report {
             case let .image(h): .object([("status", .string("valid")), ("image", ImageSummary.json(h))])
             case let .rejected(why): .object([("status", .string("rejected")), ("reason", .string(why))])
             case let .unreadable(why): .object([("status", .string("unreadable")), ("reason", .string(why))])
+            case .kernelHibernation: .object([("status", .string("kernel-hibernation"))])
             case .other: .object([("status", .string("none"))])
             }
         }
         let decisionJSON: JSON = switch decision {
         case let .bootNormally(reason): .object([("action", .string("boot-normally")), ("reason", .string(reason))])
         case let .resume(kind, device, _): .object([("action", .string("resume")), ("kind", .string(kind.name)), ("device", .string(device))])
+        case let .resumeKernelHibernation(device): .object([("action", .string("resume")), ("kind", .string("kernel-hibernation")), ("device", .string(device))])
         }
         var memoryJSON = JSON.null
         if let m = memory {

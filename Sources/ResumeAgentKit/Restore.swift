@@ -27,12 +27,13 @@ struct Restorer {
         } catch {
             return ("\(error)", true)
         }
+        if header.kind == .snapshot { return restoreSnapshot(reader, device: device, base: base) }
         let start = system.monotonicMilliseconds()
         do {
             switch header.kind {
             case .kernel: try loadKernel(reader)
             case .segments: try loadSegments(reader)
-            case .snapshot: return ("restoring snapshot images is not implemented in this version", false)
+            case .snapshot: break
             }
         } catch let failure as LoadFailure {
             system.kexecUnload()
@@ -133,6 +134,85 @@ struct Restorer {
         }
     }
 
+    /// snapshot kind, as uswsusp's resume does it: the memory the image
+    /// needs online first (the kernel maps the image's pages over the
+    /// memory present when /dev/snapshot is opened), then every page
+    /// written to /dev/snapshot as its chunk passes its checks, then freeze,
+    /// the consumed mark (synced), and the atomic restore. Anything that
+    /// fails before the restore frees the loaded image and thaws; the boot
+    /// goes on. Memory: the pipeline's batches, whatever the image size.
+    func restoreSnapshot(_ reader: ImageReader<AnySource>, device: String, base: UInt64) -> (reason: String, rejected: Bool) {
+        let h = reader.header
+        let (release, _) = system.uname()
+        guard h.producerRelease == release else {
+            return ("the snapshot was made by kernel \(h.producerRelease), this is \(release)", false)
+        }
+        do {
+            let result = try MemoryHotplug.onlineAll(system)
+            if !result.onlined.isEmpty {
+                system.log("memory: \(result.onlined.count) blocks onlined for the snapshot (\(result.layout.onlineMiB) MiB online)")
+            }
+            let layout = result.layout
+            guard layout.onlineBytes == h.requiredMemoryBytes, layout.blockSize == h.memoryBlockSize,
+                  layout.onlineLayoutHash == h.memoryLayoutHash else {
+                return ("the snapshot needs \(h.requiredMemoryBytes >> 20) MiB online in blocks of \(h.memoryBlockSize >> 20) MiB; this machine has \(layout.onlineBytes >> 20) MiB in blocks of \(layout.blockSize >> 20) MiB\(layout.onlineBytes == h.requiredMemoryBytes ? ", laid out differently" : "")", false)
+            }
+        } catch {
+            return ("cannot read the memory layout: \(error)", false)
+        }
+        let snapshot: any SnapshotRestoring
+        do { snapshot = try system.openSnapshotForRestore() } catch {
+            return ("cannot open /dev/snapshot: \(error)", false)
+        }
+        let total = h.rawTotal
+        let start = system.monotonicMilliseconds()
+        var fed: UInt64 = 0, nextReport: UInt64 = total / 10
+        do {
+            try reader.forEachChunk(pool: pool) { _, _, raw in
+                do { try snapshot.write(raw) } catch let error as SystemError where error.errno == KexecPolicy.Errno.EPERM {
+                    // The kernel checks the header as the second page arrives.
+                    throw LoadFailure(reason: "the kernel refused the snapshot's header (EPERM): memory size or memory map differ from the saving machine's")
+                }
+                fed += UInt64(raw.count)
+                if fed >= nextReport, fed < total {
+                    let ms = max(1, system.monotonicMilliseconds() - start)
+                    system.log("restoring: \(fed * 100 / total)% (\(fed >> 20) of \(total >> 20) MiB, \(fed / 1000 / ms) MB/s)")
+                    nextReport += total / 10
+                }
+            }
+        } catch let failure as LoadFailure {
+            snapshot.free()
+            return (failure.reason, failure.imageAtFault)
+        } catch let error as FormatError {
+            snapshot.free()
+            return ("\(error)", true)
+        } catch {
+            snapshot.free()
+            return ("\(error)", false)
+        }
+        let ms = system.monotonicMilliseconds() - start
+        system.log("Read \(total / 1024) kbytes in \(ms / 1000).\(String(ms % 1000 / 10).leftPadded(2)) seconds\(ms > 0 ? " (\(total / 1000 / ms) MB/s)" : "")")
+        do { try snapshot.freeze() } catch {
+            snapshot.free()
+            return ("\(error)", false)
+        }
+        if !h.isReusable {
+            do {
+                try markConsumed(try system.openImageForUpdate(device, base: base))
+                system.log("marked the one-shot image on \(device) consumed (synced)")
+            } catch {
+                snapshot.free()
+                snapshot.unfreeze()
+                return ("cannot mark the image on \(device) consumed, so not restoring (it could be resumed twice): \(error)", false)
+            }
+        }
+        system.log("restoring the snapshot (SNAPSHOT_ATOMIC_RESTORE); this does not return")
+        let error = snapshot.atomicRestore()
+        snapshot.free()
+        snapshot.unfreeze()
+        return ("the atomic restore failed: \(error)", false)
+    }
+
     /// MemTotal from /proc/meminfo, in bytes (0 when unreadable: then every
     /// segments image is refused, rather than guessed about).
     func totalRAM() -> UInt64 {
@@ -148,4 +228,8 @@ struct Restorer {
         guard ms > 0 else { return "" }
         return " (\(bytes / 1000 / ms) MB/s)"
     }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -40,6 +40,9 @@ public protocol BootSystem: AnyObject {
     func kexecUnload()
     /// reboot(LINUX_REBOOT_CMD_KEXEC). Returns only on failure.
     func kexecJump() -> Error
+
+    /// open(/dev/snapshot, O_WRONLY), to restore a snapshot image.
+    func openSnapshotForRestore() throws -> any SnapshotRestoring
 }
 
 /// Where decoded kernel and initrd bytes go before kexec_file_load.
@@ -135,6 +138,11 @@ public final class LiveSystem: BootSystem {
     public func kexecUnload() { Kexec.unload() }
 
     public func kexecJump() -> Error { Kexec.jump() }
+
+    public func openSnapshotForRestore() throws -> any SnapshotRestoring {
+        try SnapshotDevice.lockMemory()
+        return try SnapshotDevice(forRestore: true)
+    }
 }
 
 /// Lines to stderr (the console, in the initramfs) and to /dev/kmsg, so

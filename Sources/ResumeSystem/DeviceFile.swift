@@ -105,6 +105,12 @@ public final class DeviceFile: ImageSource, ImageSink {
         _ = try retryingEINTR("fsync", path: path) { fsync(fd) }
     }
 
+    /// BLKFLSBUF: drops the block device's page cache (after a resume, the
+    /// restored system's cache of the image partition is stale).
+    public func dropCache() {
+        if isBlockDevice { _ = resume_ioctl_int(fd, resume_BLKFLSBUF, 0) }
+    }
+
     /// Makes a regular file exactly `size` bytes long (after writing an image over a longer one).
     public func truncate(to size: UInt64) throws {
         guard !isBlockDevice else { return }

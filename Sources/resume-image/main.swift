@@ -20,7 +20,7 @@ struct ResumeImage: ParsableCommand {
         abstract: "Make, inspect, verify and invalidate resume images.",
         discussion: "Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.",
         version: AgentCommand.version,
-        subcommands: [Create.self, Inspect.self, Verify.self, Invalidate.self])
+        subcommands: [Create.self, Capture.self, Inspect.self, Verify.self, Invalidate.self])
 }
 
 struct Create: ParsableCommand {
@@ -75,7 +75,7 @@ struct CreateOptions: ParsableArguments {
     /// Writes `entries` (type, input, placement) and reports the result.
     func write(_ header: ImageHeader, _ entries: [(EntryType, String?, [UInt8]?, UInt64, UInt64)]) throws {
         let file = try openOutput()
-        var writer = ImageWriter(sink: file, header: header)
+        var writer = ImageWriter(sink: file, header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs))
         let progress = Progress(enabled: isatty(2) == 1)
         for (type, path, bytes, address, memory) in entries {
             if let path {
@@ -158,6 +158,36 @@ struct CreateSegments: ParsableCommand {
 
     func parseAddress(_ text: String) -> UInt64? {
         text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
+    }
+}
+
+struct Capture: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Hibernate: save this running system into TARGET as a snapshot image through /dev/snapshot, then power off.",
+        discussion: """
+        Freezes every process, snapshots memory, compresses the image into TARGET, syncs and powers the \
+        machine off. On the next boot resume-agent restores it, and this command returns in the restored \
+        system, printing "resumed". On any failure everything is thawed, no valid image is left and the \
+        reason is printed (exit 1). Needs root, /dev/snapshot (HIBERNATION_SNAPSHOT_DEV), and no lockdown.
+        """)
+    @Option(help: "The image size the kernel aims for, in MiB (it frees memory to reach it; 0: as small as it can). Default: the kernel's.")
+    var imageSize: UInt?
+    @Flag(help: "The image may be resumed more than once (default: one-shot).") var reusable = false
+    @Flag(help: "Write over TARGET even where libblkid sees a filesystem, swap or partition table.") var force = false
+    @Argument(help: "Where the image goes: a partition (/dev/...) or PARTLABEL=, PARTUUID=, LABEL=, UUID=.")
+    var target: String
+
+    func run() throws {
+        var options = SnapshotCapture.Options(target: target)
+        options.force = force
+        options.reusable = reusable
+        options.preferredImageSize = imageSize.map { $0 << 20 }
+        switch SnapshotCapture.run(options, log: { stderrLine($0) }) {
+        case .resumed:
+            print("resumed")
+        case let .failed(reason):
+            throw Failure(reason)
+        }
     }
 }
 

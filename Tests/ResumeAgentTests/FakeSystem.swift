@@ -27,6 +27,7 @@ final class FakeSystem: BootSystem {
         }
         files["/proc/cmdline"] = "console=ttyS0 root=/dev/vda\n"
         files["/proc/self/status"] = "Name:\tresume-agent\nVmHWM:\t    2184 kB\n"
+        files["/dev/snapshot"] = ""
     }
 
     func addDevice(_ name: String, image: [UInt8] = [UInt8](repeating: 0, count: 8192), info: BlockDeviceInfo = BlockDeviceInfo()) {
@@ -124,6 +125,13 @@ final class FakeSystem: BootSystem {
         loadedSegments = segments.map { ($0.memory, Array($0.buffer), $0.memorySize) }
     }
     func kexecUnload() { events.append("unload") }
+
+    var snapshot = FakeSnapshot()
+    func openSnapshotForRestore() throws -> any SnapshotRestoring {
+        events.append("open /dev/snapshot (online blocks: \(memoryStates.filter { $0 == "online" }.count))")
+        snapshot.system = self
+        return snapshot
+    }
     func kexecJump() -> Error {
         events.append("jump")
         return SystemError("reboot", errno: 22)
@@ -163,4 +171,23 @@ final class FakePayload: PayloadFile {
 
 extension String {
     func trimmingCharacters() -> String { String(filter { $0 != "\n" }) }
+}
+
+/// /dev/snapshot opened for restore, played.
+final class FakeSnapshot: SnapshotRestoring {
+    weak var system: FakeSystem?
+    var received: [UInt8] = []
+    /// errno for the write that would carry the second page (header check).
+    var headerErrno: Int32?
+    func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        if let headerErrno, received.count + bytes.count > 4096 { throw SystemError("write", path: "/dev/snapshot", errno: headerErrno) }
+        received += bytes
+    }
+    func freeze() throws(SystemError) { system?.events.append("freeze") }
+    func unfreeze() { system?.events.append("unfreeze") }
+    func free() { system?.events.append("free") }
+    func atomicRestore() -> SystemError {
+        system?.events.append("atomic restore")
+        return SystemError("ioctl SNAPSHOT_ATOMIC_RESTORE", errno: 1)
+    }
 }

@@ -49,3 +49,25 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(delivered, 36)
     }
 }
+
+final class ParallelWriterTests: XCTestCase {
+    func testParallelCompressionWritesTheSameBytesAsSerial() throws {
+        let data = TestImages.bytes(4096 * 77 + 5, seed: 11)
+        func make(_ pool: WorkerPool?, batch: Int) throws -> [UInt8] {
+            let image = MemoryImage()
+            var header = TestImages.header(.snapshot)
+            header.requiredMemoryBytes = 1
+            var w = ImageWriter(sink: image, header: header, pool: pool, batchChunks: batch)
+            var input = BytesInput(data)
+            try w.append(.stream, from: &input)
+            try w.finish()
+            return image.bytes
+        }
+        let serial = try make(nil, batch: 1)
+        for threads in [2, 3] {
+            for batch in [1, 4, 16, 100] {
+                XCTAssertEqual(try make(WorkerPool(threads: threads), batch: batch), serial, "threads \(threads) batch \(batch)")
+            }
+        }
+    }
+}

@@ -17,6 +17,8 @@ extern const unsigned long resume_SNAPSHOT_FREE;
 extern const unsigned long resume_SNAPSHOT_GET_IMAGE_SIZE;
 extern const unsigned long resume_SNAPSHOT_CREATE_IMAGE;
 extern const unsigned long resume_SNAPSHOT_POWER_OFF;
+extern const unsigned long resume_SNAPSHOT_PREF_IMAGE_SIZE;
+extern const unsigned long resume_SNAPSHOT_PLATFORM_SUPPORT;
 
 // syscall numbers and reboot magic (asm/unistd.h, linux/reboot.h, linux/kexec.h).
 extern const long resume_SYS_kexec_load;

@@ -11,6 +11,8 @@ public enum DeviceFinding: Sendable, Equatable {
     case other(type: String?)
     /// The device could not be read (permissions, I/O error).
     case unreadable(String)
+    /// The kernel's own hibernation image (libblkid TYPE=swsuspend).
+    case kernelHibernation
 }
 
 public struct ProbedDevice: Sendable, Equatable {
@@ -33,12 +35,16 @@ public enum Search: Sendable, Equatable {
 public enum Decision: Sendable, Equatable {
     case bootNormally(reason: String)
     case resume(kind: ImageKind, device: String, header: ImageHeader)
+    /// The kernel's own image on the resume= device: handed to the kernel
+    /// through /sys/power/resume, as initramfs-tools does.
+    case resumeKernelHibernation(device: String)
 
     /// The one log line that states the decision.
     public var logLine: String {
         switch self {
         case let .bootNormally(reason): "decision: boot normally: \(reason)"
         case let .resume(kind, device, _): "decision: resume \(kind.name) image on \(device)"
+        case let .resumeKernelHibernation(device): "decision: resume the kernel's hibernation image on \(device)"
         }
     }
 }
@@ -70,6 +76,11 @@ public enum Decider {
             }
             if !rejected.isEmpty { return .bootNormally(reason: "no valid resume image (rejected \(rejected.joined(separator: "; ")))") }
             if case let .named(spec, found?, _) = search {
+                // Only a device resume= names: the kernel and
+                // initramfs-tools never resume an image found by chance.
+                if case .kernelHibernation? = devices.first?.finding {
+                    return .resumeKernelHibernation(device: found)
+                }
                 if case let .unreadable(why)? = devices.first?.finding {
                     return .bootNormally(reason: "cannot read \(found) (\(spec)): \(why)")
                 }

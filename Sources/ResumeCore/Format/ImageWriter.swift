@@ -15,16 +15,23 @@ public struct ImageWriter<Sink: ImageSink> {
     private let raw: ScratchBuffer
     private let stored: ScratchBuffer
     private var started = false
+    private let pool: WorkerPool?
+    /// Chunks compressed together (in parallel with a pool).
+    private let batch: Int
 
     /// `header` supplies kind, flags, chunk size, producer and requirements;
     /// layout fields, entries and digests are filled in by the writer.
-    public init(sink: Sink, header: ImageHeader) {
+    /// With a `pool`, chunks are compressed `batchChunks` at a time on its
+    /// threads and written in order; memory stays two batches.
+    public init(sink: Sink, header: ImageHeader, pool: WorkerPool? = nil, batchChunks: Int = 16) {
         self.sink = sink
         var h = header
         h.entries = []
         self.header = h
-        raw = ScratchBuffer(count: Int(header.chunkSize))
-        stored = ScratchBuffer(count: Int(header.chunkSize))
+        self.pool = pool
+        batch = pool == nil ? 1 : max(1, batchChunks)
+        raw = ScratchBuffer(count: Int(header.chunkSize) * batch)
+        stored = ScratchBuffer(count: Int(header.chunkSize) * batch)
     }
 
     private mutating func start() throws {
@@ -48,30 +55,55 @@ public struct ImageWriter<Sink: ImageSink> {
         var entry = ImageEntry(type: type, firstChunk: header.chunkCount,
                                physicalAddress: physicalAddress, memorySize: memorySize)
         let chunk = Int(header.chunkSize)
-        while true {
-            // Fill a whole chunk (inputs may return short reads).
-            var filled = 0
-            while filled < chunk {
-                let n = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: raw.memory[filled..<chunk]))
-                if n == 0 { break }
-                filled += n
+        var filledCounts = [Int](repeating: 0, count: batch)
+        var atEnd = false
+        while !atEnd {
+            // Fill up to a batch of whole chunks (inputs may return short reads).
+            var chunks = 0
+            while chunks < batch {
+                let base = chunks * chunk
+                var filled = 0
+                while filled < chunk {
+                    let n = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: raw.memory[(base + filled)..<(base + chunk)]))
+                    if n == 0 { break }
+                    filled += n
+                }
+                if filled > 0 {
+                    filledCounts[chunks] = filled
+                    chunks += 1
+                }
+                if filled < chunk {
+                    atEnd = true
+                    break
+                }
             }
-            if filled == 0 { break }
-            let rawBytes = UnsafeRawBufferPointer(raw.prefix(filled))
-            let storedCount = ChunkCodec.encode(rawBytes, into: stored.memory)
-            let storedBytes = UnsafeRawBufferPointer(stored.prefix(storedCount))
-            try sink.write(storedBytes, at: offset)
-            let d = ChunkDescriptor(offset: offset, storedSize: UInt32(storedCount), rawSize: UInt32(filled),
-                                    storedHash: XXH64.hash(storedBytes), rawHash: XXH64.hash(rawBytes))
-            table += [UInt8](repeating: 0, count: Int(ImageHeader.chunkDescriptorSize))
-            d.encode(into: &table, at: table.count - Int(ImageHeader.chunkDescriptorSize))
-            offset += UInt64(storedCount)
-            entry.rawSize += UInt64(filled)
-            entry.storedSize += UInt64(storedCount)
-            entry.chunkCount += 1
-            header.chunkCount += 1
+            if chunks == 0 { break }
+            // Compress the batch; each slot is its own: no shared state.
+            let descriptors = UnsafeMutableBufferPointer<(Int, UInt64, UInt64)>.allocate(capacity: chunks)
+            defer { descriptors.deallocate() }
+            let counts = filledCounts, raw = self.raw, stored = self.stored
+            let work = { (i: Int) in
+                let rawBytes = UnsafeRawBufferPointer(rebasing: raw.memory[(i * chunk)..<(i * chunk + counts[i])])
+                let out = UnsafeMutableRawBufferPointer(rebasing: stored.memory[(i * chunk)..<((i + 1) * chunk)])
+                let n = ChunkCodec.encode(rawBytes, into: out)
+                let storedBytes = UnsafeRawBufferPointer(rebasing: out[0..<n])
+                descriptors[i] = (n, XXH64.hash(storedBytes), XXH64.hash(rawBytes))
+            }
+            if let pool { pool.parallelFor(chunks, work) } else { for i in 0..<chunks { work(i) } }
+            for i in 0..<chunks {
+                let (storedCount, storedHash, rawHash) = descriptors[i]
+                try sink.write(UnsafeRawBufferPointer(rebasing: stored.memory[(i * chunk)..<(i * chunk + storedCount)]), at: offset)
+                let d = ChunkDescriptor(offset: offset, storedSize: UInt32(storedCount), rawSize: UInt32(counts[i]),
+                                        storedHash: storedHash, rawHash: rawHash)
+                table += [UInt8](repeating: 0, count: Int(ImageHeader.chunkDescriptorSize))
+                d.encode(into: &table, at: table.count - Int(ImageHeader.chunkDescriptorSize))
+                offset += UInt64(storedCount)
+                entry.rawSize += UInt64(counts[i])
+                entry.storedSize += UInt64(storedCount)
+                entry.chunkCount += 1
+                header.chunkCount += 1
+            }
             progress(entry.rawSize)
-            if filled < chunk { break }
         }
         guard entry.rawSize <= ImageHeader.maxBytes else {
             throw FormatError.field("entry \(header.entries.count) raw size", "exceeds the format limit of 2^48")
