@@ -24,12 +24,15 @@ build:
 	mkdir -p build/release
 	cp "$$($(SWIFT) build -c release --show-bin-path)"/resume-{image,probe,agent} build/release/
 
-# The agent: static, stripped, Foundation-free, in build/static.
+# The agent: static, stripped, Foundation-free, in build/static. And a
+# static resume-image for the boot tests' root (which has no libraries).
 static:
 	$(SWIFT) build $(STATIC_FLAGS) --product resume-agent
+	$(SWIFT) build $(STATIC_FLAGS) --product resume-image
 	mkdir -p build/static
 	cp "$$($(SWIFT) build $(STATIC_FLAGS) --show-bin-path)"/resume-agent build/static/resume-agent
-	strip build/static/resume-agent
+	cp "$$($(SWIFT) build $(STATIC_FLAGS) --show-bin-path)"/resume-image build/static/resume-image
+	strip build/static/resume-agent build/static/resume-image
 	@ls -l build/static/resume-agent | awk '{print "build/static/resume-agent:", $$5, "bytes (stripped)"}'
 	@if ldd build/static/resume-agent >/dev/null 2>&1; then echo "resume-agent is not static" >&2; exit 1; fi
 

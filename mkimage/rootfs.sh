@@ -18,11 +18,14 @@ fi
 
 out="$VM_DIR/root.img"
 init="$MKIMAGE_DIR/rootfs/init"
-key="rootfs label=$ROOT_LABEL busybox=$busybox agent=$AGENT_BINARY"
+key="rootfs label=$ROOT_LABEL busybox=$busybox agent=$AGENT_BINARY v2"
+# The static resume-image (make static): the root hibernates with `capture`.
+image_tool="$(dirname "$AGENT_BINARY")/resume-image"
+[ -x "$image_tool" ] || die "$image_tool is missing: build it with 'make static' (the root runs resume-image capture)"
 [ -x "$AGENT_BINARY" ] || die "$AGENT_BINARY is missing: build it with 'make static' (the root runs resume-probe)"
 
 mkdir -p "$VM_DIR"
-if up_to_date "$out" "$key" "$MKIMAGE_DIR/rootfs.sh" "$init" "$busybox" "$AGENT_BINARY"; then
+if up_to_date "$out" "$key" "$MKIMAGE_DIR/rootfs.sh" "$init" "$busybox" "$AGENT_BINARY" "$image_tool"; then
 	log "root disk: up to date"
 	exit 0
 fi
@@ -40,6 +43,7 @@ install -m 0755 "$init" "$tree/sbin/init"
 # The agent binary, so the root can run resume-probe as a person would.
 install -m 0755 "$AGENT_BINARY" "$tree/sbin/resume-agent"
 ln -s resume-agent "$tree/sbin/resume-probe"
+install -m 0755 "$image_tool" "$tree/sbin/resume-image"
 # Debian keeps the kernel's config in /boot; resume-probe reads KEXEC_JUMP there.
 mkdir -p "$tree/boot"
 cp "/boot/config-$(detect_kver)" "$tree/boot/"
@@ -47,9 +51,10 @@ cp "/boot/config-$(detect_kver)" "$tree/boot/"
 # an empty fstab keeps busybox tools from complaining.
 : >"$tree/etc/fstab"
 
-# 32 MiB: busybox is about 2 MiB, the agent 8; ext4 needs room for its journal.
+# 64 MiB: busybox is about 2 MiB, the agent 8, resume-image 16; ext4 needs
+# room for its journal.
 rm -f "$out.tmp"
 mke2fs -q -F -t ext4 -L "$ROOT_LABEL" -d "$tree" -E root_owner=0:0 \
-	"$out.tmp" 32M >/dev/null || die "mke2fs failed"
+	"$out.tmp" 64M >/dev/null || die "mke2fs failed"
 mv "$out.tmp" "$out"
 mark_built "$out" "$key"

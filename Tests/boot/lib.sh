@@ -43,7 +43,8 @@ boot_vm()
 	local log="$1" disk="$2"
 	shift 2
 	local cmdline="$BASE_CMDLINE${*:+ $*}" f
-	# QEMU_EXTRA: more QEMU arguments for one scenario (a debug-exit device).
+	# QEMU_EXTRA: more QEMU arguments for one scenario (a debug-exit device);
+	# QEMU_MEM: boot memory other than 512M (a machine with more RAM).
 	local extra=()
 	read -r -a extra <<<"${QEMU_EXTRA:-}"
 	for f in "$VM_DIR/vmlinuz" "$VM_DIR/initrd.img" "$VM_DIR/root.img" "$disk"; do
@@ -58,7 +59,7 @@ boot_vm()
 	local qemu=(
 		"$QEMU" -accel tcg
 		-nodefaults -no-user-config -display none -no-reboot
-		-m 512M,slots=4,maxmem=4G
+		-m "${QEMU_MEM:-512M},slots=4,maxmem=4G"
 		-object memory-backend-ram,id=m1,size=1G
 		-device pc-dimm,id=dimm1,memdev=m1
 		-kernel "$VM_DIR/vmlinuz" -initrd "$VM_DIR/initrd.img"

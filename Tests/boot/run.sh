@@ -15,9 +15,10 @@
 #     5 corrupt-image-scan  the same image found by the scan (no resume=)
 #     6 kernel-hibernation  two boots: the test root hibernates with the
 #                           kernel's own swsusp to the resume partition;
-#                           the next boot, resume= on it, must leave that
-#                           image to initramfs-tools (local-premount/resume),
-#                           which restores it
+#                           the next boot, resume= on it, the agent hands
+#                           that image to the kernel (/sys/power/resume),
+#                           after bringing the memory online, and the
+#                           hibernated root carries on
 #     7 install-script      no boot: initramfs/install.sh --root installs,
 #                           re-installs and uninstalls; the installed
 #                           config dir builds an initramfs with the agent
@@ -41,6 +42,16 @@
 #                           run it again
 #    13 probe               the booted root runs resume-probe (text and
 #                           JSON) with a valid kernel image on the disk
+#    14 snapshot            three boots: (a) the root keeps a token in a
+#                           process and in tmpfs and hibernates with
+#                           resume-image capture; (b) the agent restores
+#                           that snapshot and the same process prints the
+#                           same token; (c) a normal boot: never twice
+#    15 snapshot-truncated  the captured image cut short (a partition too
+#                           small for it): rejected, normal boot
+#    16 snapshot-other-memory  the captured image booted on a machine with
+#                           256 MiB more RAM: refused with the reason,
+#                           normal boot
 #
 # Every boot must end in a normal boot with all memory online (the DIMM's
 # 1 GiB starts offline: memhp_default_state=offline) and, but for the
@@ -70,7 +81,7 @@ MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
 MIN_MEMTOTAL_KIB=1363148 # 1.3 GiB
 
 ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan kernel-hibernation install-script
-	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe)
+	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe snapshot snapshot-truncated snapshot-other-memory)
 RUN_DIR="$VM_DIR/run"
 TIMINGS="$LOG_DIR/timings.txt"
 
@@ -258,9 +269,14 @@ expect_normal_boot()
 	decision="$(console "$log" | grep -Eo 'resume-agent: decision: .*' | tail -n1 || true)"
 	expect "agent's final decision is to boot normally [${decision#resume-agent: decision: }]" \
 		has_prefix "$decision" 'resume-agent: decision: boot normally: '
-	onlined="$(capture '.*resume-agent: memory: ([0-9]+) blocks onlined, all [0-9]+ blocks online \([0-9]+ MiB\).*' "$log")"
-	expect "agent onlined the offline blocks (memory: ${onlined:-?} blocks onlined, all ... online)" \
+	# The blocks the agent onlined this boot, over all its memory lines
+	# (a snapshot restore onlines them before its final line).
+	onlined="$(console "$log" | grep -Eo 'resume-agent: memory: [0-9]+ blocks onlined' | awk '{ n += $3 } END { print n + 0 }')"
+	expect "agent onlined the offline blocks (${onlined:-?} blocks onlined; its last memory line: all ... online)" \
 		fcmp "${onlined:-0}" ">" 0
+	expect "agent's last memory line says all blocks are online" \
+		has "$log" 'resume-agent: memory: [0-9]+ blocks onlined, all [0-9]+ blocks online \([0-9]+ MiB\)'
+
 	expect "agent logged its handover" has "$log" 'resume-agent: handover after [0-9]+ ms, peak memory [0-9]+ KiB'
 	expect "agent exited 0 (no fallback by the boot script)" \
 		not has "$log" 'resume-agent-boot: (/sbin/resume-agent (failed|is missing)|fallback)'
@@ -427,28 +443,29 @@ scenario_kernel_hibernation()
 		expect "boot A: the kernel wrote its image" has "$S_LOG" 'PM: hibernation: Wrote [0-9]+ kbytes'
 		expect "boot A: powered off by hibernation, not by the root's poweroff" \
 			not has "$S_LOG" '^FASTRESUME-POWEROFF'
-		# Boot B, on the same disk: the agent must leave the kernel's
-		# image alone (bring memory online and boot on), the boot
-		# script must leave resume= to initramfs-tools, and that must
-		# restore the hibernated root, which then carries on.
+		# Boot B, on the same disk: the agent finds the kernel's own
+		# image (TYPE=swsuspend) on the resume= device, brings the
+		# memory online (the kernel refuses an image made with another
+		# amount) and hands it to the kernel, which restores it: the
+		# hibernated root carries on.
 		if [ "${#S_FAILS[@]}" -eq 0 ] &&
 			second_boot "resume=PARTLABEL=$RESUME_PARTLABEL"; then
-			expect "boot B: agent decided to boot normally, naming /dev/vdb1" \
-				has "$S_LOG" 'resume-agent: decision: boot normally: .*/dev/vdb1'
-			expect "boot B: agent did not reject the kernel's image as its own" \
-				not has "$S_LOG" 'resume-agent: rejected '
+			expect "boot B: agent found the kernel's image" \
+				has "$S_LOG" "resume-agent: found the kernel's own hibernation image \\(TYPE=swsuspend\\) on /dev/vdb1"
+			expect "boot B: agent decided to resume it" \
+				has "$S_LOG" "resume-agent: decision: resume the kernel's hibernation image on /dev/vdb1"
 			onlined="$(console "$S_LOG" | capture '.*resume-agent: memory: ([0-9]+) blocks onlined.*')"
-			# The kernel refuses an image made with a different amount
-			# of memory; boot A hibernated with all blocks online.
-			expect "boot B: agent onlined ${onlined:-?} blocks before the kernel's restore" \
+			expect "boot B: agent onlined ${onlined:-?} blocks before handing over" \
 				fcmp "${onlined:-0}" ">" 0
-			expect "boot B: boot script left resume= to initramfs-tools" \
-				not has "$S_LOG" 'resume-agent-boot: .*(is missing|local-premount/resume skipped)'
-			expect "boot B: initramfs-tools' resume restored the image" \
+			expect "boot B: agent wrote MAJ:MIN to /sys/power/resume" \
+				has "$S_LOG" 'resume-agent: writing [0-9]+:[0-9]+ to /sys/power/resume'
+			expect "boot B: the kernel restored the image" \
 				has "$S_LOG" 'PM: hibernation: (resume from hibernation|Read [0-9]+ kbytes)'
 			expect "boot B: the hibernated root carried on (FASTRESUME-RESUMED-FROM-HIBERNATION)" \
 				has "$S_LOG" '^FASTRESUME-RESUMED-FROM-HIBERNATION$'
-			mem="$(section "$S_LOG" MEMSTATE)"
+			expect "boot B: initramfs-tools' own resume did not run (the agent's resume does not return)" \
+				not has "$S_LOG" 'Begin: Running /scripts/local-premount'
+			mem="$(section "$S_LOG" MEMSTATE | tail -n 2)"
 			expect "boot B: no offline memory block after the restore [$(echo "$mem" | xargs)]" all_online "$mem"
 			t_resume="$(capture '^\[ *([0-9]+\.[0-9]+)\] PM: hibernation: resume from hibernation.*' "$S_LOG")"
 			expect "boot B: restore began at ${t_resume:-?} s < ${MAX_ROOT_UPTIME} s (no resume wait)" \
@@ -725,6 +742,142 @@ scenario_probe()
 		expect_normal_boot
 	fi
 	end
+}
+
+# another_boot SUFFIX KERNEL_PARAM...: one more boot of the current
+# scenario's disk (second_boot's generalisation); S_LOG names it.
+another_boot()
+{
+	local suffix="$1" t0 t1
+	shift
+	record_timings "$S_NAME${S_BOOT_SUFFIX:-/A}"
+	S_BOOT_SUFFIX="/$suffix"
+	S_LOG="$LOG_DIR/${S_NAME}-$suffix.serial.log"
+	echo "--- $S_NAME (boot $suffix): $*"
+	t0="$(date +%s.%N)"
+	S_RC=0
+	boot_vm "$S_LOG" "$S_DISK" "$@" || S_RC=$?
+	t1="$(date +%s.%N)"
+	S_WALL="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+	S_WALL_TOTAL="$(awk -v a="$S_WALL_TOTAL" -v b="$S_WALL" 'BEGIN { printf "%.1f", a + b }')"
+	echo "  boot took ${S_WALL} s wall; serial log: $S_LOG"
+	if [ "$S_RC" -ne 0 ]; then
+		S_FAILS+=("boot $suffix: QEMU exited with status $S_RC or timed out (see $S_LOG.qemu)")
+	fi
+	[ "$S_RC" -eq 0 ]
+}
+
+CAPTURED_DISK="$RUN_DIR/snapshot-captured.img"
+
+# capture_boot: boot A of the snapshot scenarios: the root hibernates into
+# the resume partition with resume-image capture. Checks it and keeps a
+# copy of the disk with the image (CAPTURED_DISK) for the other scenarios.
+capture_boot()
+{
+	local token
+	token="$(capture '^FASTRESUME-TOKEN-BEFORE ([0-9a-f]+) pid [0-9]+$' "$S_LOG")"
+	expect "boot A: the root holds token ${token:-?}" [ -n "$token" ]
+	expect "boot A: resume-image capture saved the snapshot" \
+		has "$S_LOG" '^resume-image: saved [0-9]+ bytes of snapshot into [0-9]+ bytes on /dev/vdb1'
+	expect "boot A: and powered off (no FASTRESUME-CAPTURE-FAILED, no normal poweroff)" \
+		not has "$S_LOG" '^FASTRESUME-(CAPTURE-FAILED|POWEROFF)$'
+	expect "boot A: the image on disk is valid" [ "$(image_state "$S_DISK")" = valid ]
+	cp --sparse=always "$S_DISK" "$CAPTURED_DISK"
+}
+
+# captured_disk_or_capture NAME: CAPTURED_DISK from this run's snapshot
+# scenario, or made now by a capture boot of its own.
+captured_disk_or_capture()
+{
+	if [ -e "$CAPTURED_DISK" ] && [ "$CAPTURED_DISK" -nt "$AGENT_BINARY" ]; then
+		return 0
+	fi
+	echo "  (no captured image from this run: capturing one first)"
+	begin "$1-capture" "$VM_DIR/resume-hibernate.img" fastresume.test=capture && capture_boot
+	end
+	[ -e "$CAPTURED_DISK" ]
+}
+
+scenario_snapshot()
+{
+	local before process tmpfs pid_before pid_after
+	rm -f "$CAPTURED_DISK"
+	if begin snapshot "$VM_DIR/resume-hibernate.img" fastresume.test=capture; then
+		capture_boot
+		before="$(capture '^FASTRESUME-TOKEN-BEFORE ([0-9a-f]+) pid [0-9]+$' "$S_LOG")"
+		pid_before="$(capture '^FASTRESUME-TOKEN-BEFORE [0-9a-f]+ pid ([0-9]+)$' "$S_LOG")"
+		if [ "${#S_FAILS[@]}" -eq 0 ] && another_boot B "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+			expect "boot B: agent decided to resume the snapshot" has "$S_LOG" 'resume-agent: decision: resume snapshot image on /dev/vdb1$'
+			expect "boot B: agent reported the restore speed (Read N kbytes in S seconds)" \
+				has "$S_LOG" 'resume-agent: Read [0-9]+ kbytes in [0-9.]+ seconds \([0-9]+ MB/s\)'
+			expect "boot B: agent marked the image consumed, then restored" \
+				has "$S_LOG" 'resume-agent: restoring the snapshot \(SNAPSHOT_ATOMIC_RESTORE\)'
+			expect "boot B: capture returned in the restored system" has "$S_LOG" '^FASTRESUME-CAPTURE-RESUMED$'
+			process="$(capture '^FASTRESUME-PROCESS-TOKEN ([0-9a-f]+) pid [0-9]+$' "$S_LOG")"
+			pid_after="$(capture '^FASTRESUME-PROCESS-TOKEN [0-9a-f]+ pid ([0-9]+)$' "$S_LOG")"
+			tmpfs="$(capture '^FASTRESUME-TMPFS-TOKEN ([0-9a-f]+)$' "$S_LOG")"
+			expect "boot B: the same process (pid ${pid_after:-?} = ${pid_before:-?}) prints the same token" \
+				[ -n "$process" ] && [ "$process" = "$before" ] && [ "$pid_after" = "$pid_before" ]
+			expect "boot B: tmpfs holds the same token" [ -n "$tmpfs" ] && [ "$tmpfs" = "$before" ]
+			expect "boot B: the image on disk is consumed" [ "$(image_state "$S_DISK")" = consumed ]
+			if another_boot C "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+				expect "boot C: agent rejected the consumed image" has "$S_LOG" 'resume-agent: rejected /dev/vdb1: image already consumed'
+				S_SUM_BEFORE="$(sha256sum <"$S_DISK")"
+				S_SUM_AFTER="$S_SUM_BEFORE"
+				expect "boot C: a normal boot, not a restore" not has "$S_LOG" '^FASTRESUME-CAPTURE-RESUMED$'
+				expect_normal_boot
+			fi
+		fi
+	fi
+	end
+}
+
+scenario_snapshot_truncated()
+{
+	local image="$RUN_DIR/snapshot-image.bin" size disk="$RUN_DIR/snapshot-truncated-src.img" mib
+	if captured_disk_or_capture snapshot-truncated; then
+		partition_image "$CAPTURED_DISK" "$image"
+		size="$("$RESUME_IMAGE_TOOL" inspect --json "$image" | sed -n 's/^ *"image_bytes": \([0-9]*\),$/\1/p')"
+		# A partition of half the image: what an interrupted copy leaves.
+		mib=$(( size / 2 / 1048576 + 2 ))
+		truncate -s "${mib}M" "$disk"
+		sgdisk --clear --new=1:2048:0 --change-name="1:$RESUME_PARTLABEL" "$disk" >/dev/null
+		# Partition 1 runs from sector 2048 to the last usable one (the
+		# backup GPT takes the last 33 sectors): fill exactly that.
+		dd if="$image" of="$disk" bs=1M seek=1 conv=notrunc status=none \
+			iflag=count_bytes count=$(( (mib * 2048 - 34 - 2048 + 1) * 512 ))
+		rm -f "$image"
+		if begin snapshot-truncated "$disk" "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+			expect "agent: rejected /dev/vdb1: truncated ... [$(first_match "$S_LOG" 'resume-agent: rejected ' | sed 's/.*resume-agent: rejected //')]" \
+				has "$S_LOG" 'resume-agent: rejected /dev/vdb1: truncated: image needs [0-9]+ bytes'
+			expect "no restore" not has "$S_LOG" 'SNAPSHOT_ATOMIC_RESTORE'
+			expect_normal_boot
+			expect_not_stalled
+		fi
+		end
+	else
+		S_NAME=snapshot-truncated S_FAILS=("no captured snapshot image") S_LOG=""
+		end
+	fi
+}
+
+scenario_snapshot_other_memory()
+{
+	if captured_disk_or_capture snapshot-other-memory; then
+		if QEMU_MEM=768M begin snapshot-other-memory "$CAPTURED_DISK" "resume=PARTLABEL=$RESUME_PARTLABEL"; then
+			expect "agent refused the snapshot, naming the memory [$(console "$S_LOG" | grep -Eo 'resume from /dev/vdb1 failed: .*' | head -n1)]" \
+				has "$S_LOG" 'resume-agent: decision: boot normally: resume from /dev/vdb1 failed: the snapshot needs 1536 MiB online in blocks of 128 MiB; this machine has 1792 MiB'
+			expect "the image is left valid (not consumed)" [ "$(image_state "$S_DISK")" = valid ]
+			expect "no restore" not has "$S_LOG" 'SNAPSHOT_ATOMIC_RESTORE'
+			# 768 MiB + the 1 GiB DIMM, all online.
+			MIN_MEMTOTAL_KIB=1600000 expect_normal_boot
+			expect_not_stalled
+		fi
+		end
+	else
+		S_NAME=snapshot-other-memory S_FAILS=("no captured snapshot image") S_LOG=""
+		end
+	fi
 }
 
 suite_t0="$(date +%s)"
