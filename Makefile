@@ -6,7 +6,7 @@ STATIC_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable --s
 DEB_PACKAGES := libblkid-dev liblz4-dev lz4 qemu-system-x86 qemu-utils linux-image-amd64 initramfs-tools \
 	busybox-static gdisk cpio e2fsprogs zstd kmod util-linux fdisk binutils clang bc
 
-.PHONY: all deps build static test unit fuzz boot-test demo check clean
+.PHONY: all deps build static test unit fuzz cli-test boot-test demo check clean
 
 all: build static
 
@@ -42,13 +42,17 @@ unit:
 fuzz:
 	bash fuzz/run.sh
 
+cli-test: build
+	bash Tests/cli/run.sh
+
 boot-test: build static
 	bash Tests/boot/run.sh
 
-# The tests: unit, fuzz, QEMU boot scenarios.
+# The tests: unit, fuzz, resume-image on Debian's kernel, QEMU boot scenarios.
 check: deps
 	$(MAKE) unit
 	$(MAKE) fuzz
+	$(MAKE) cli-test
 	$(MAKE) boot-test
 
 # The demo: build everything and boot the QEMU system through the agent.

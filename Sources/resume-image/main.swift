@@ -20,7 +20,7 @@ struct ResumeImage: ParsableCommand {
         abstract: "Make, inspect, verify and invalidate resume images.",
         discussion: "Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.",
         version: AgentCommand.version,
-        subcommands: [Create.self, Capture.self, Inspect.self, Verify.self, Invalidate.self])
+        subcommands: [Create.self, Capture.self, Inspect.self, Verify.self, Extract.self, Invalidate.self])
 }
 
 struct Create: ParsableCommand {
@@ -229,6 +229,35 @@ struct Verify: ParsableCommand {
         try reader.verifyContents(pool: pool) { done in progress.update("verify", done, reader.header.rawTotal) }
         progress.done()
         print("\(source): valid \(reader.header.kind.name) image, \(reader.header.rawTotal) bytes in \(reader.header.chunkCount) chunks")
+    }
+}
+
+struct Extract: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write one entry of an image (kernel, initrd, cmdline, stream, or segment N) to a file, every chunk checked.")
+    @Option(help: "Which entry: kernel, initrd, cmdline, stream, or a segment's number.") var entry: String
+    @Option(name: .shortAndLong, help: "Where to write it.") var output: String
+    @Argument(help: "A regular file or block device.") var source: String
+
+    func run() throws {
+        let reader = try ImageReader(source: try DeviceFile(path: source))
+        try reader.checkTable()
+        let entries = reader.header.entries
+        let index: Int?
+        if let n = Int(entry) {
+            index = entries.indices.filter { entries[$0].type == .segment }.dropFirst(n).first
+        } else {
+            index = entries.firstIndex { $0.type.name == entry }
+        }
+        guard let index else { throw Failure("\(source) has no \(entry) entry") }
+        let out = try DeviceFile(path: output, writable: true, create: true)
+        var offset: UInt64 = 0
+        try reader.forEachChunk(entry: index, pool: WorkerPool(threads: WorkerPool.onlineCPUs)) { _, _, raw in
+            try out.write(raw, at: offset)
+            offset += UInt64(raw.count)
+        }
+        try out.sync()
+        print("wrote \(offset) bytes of \(entries[index].type.name) to \(output)")
     }
 }
 

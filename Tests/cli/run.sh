@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# resume-image as a person uses it, on Debian's real kernel and initrd:
+# create, inspect, verify, extract (byte-for-byte round trip), corruption,
+# invalidate, and the exit codes (0 valid, 1 invalid with a reason, 2 usage).
+# Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+tool=${RESUME_IMAGE_TOOL:-build/release/resume-image}
+work=build/cli
+rm -rf "$work"
+mkdir -p "$work"
+kernel=$(ls /boot/vmlinuz-* | sort -V | tail -n1)
+initrd=/boot/initrd.img-${kernel#/boot/vmlinuz-}
+passed=0 failed=0
+check() {
+	local what="$1"
+	shift
+	if "$@" >"$work/out" 2>"$work/err"; then
+		echo "ok    $what"
+		passed=$((passed + 1))
+	else
+		echo "FAIL  $what"
+		sed 's/^/      | /' "$work/out" "$work/err" | tail -n 5
+		failed=$((failed + 1))
+	fi
+}
+# status N CMD...: CMD exits with N.
+status() {
+	local want="$1" rc=0
+	shift
+	"$@" >"$work/status.out" 2>"$work/status.err" || rc=$?
+	[ "$rc" -eq "$want" ]
+}
+# fails_with ERE CMD...: CMD exits 1 and says why in one line matching ERE.
+fails_with() {
+	local re="$1"
+	shift
+	status 1 "$@" && [ "$(wc -l <"$work/status.err")" -eq 1 ] && grep -Eq -- "$re" "$work/status.err"
+}
+
+[ -x "$tool" ] || { echo "FAIL  $tool is missing (make build)"; echo "0 passed, 1 failed"; exit 1; }
+[ -e "$initrd" ] || { echo "FAIL  $initrd is missing"; echo "0 passed, 1 failed"; exit 1; }
+
+img="$work/kernel.img"
+check "create kernel from $kernel and its initrd" \
+	"$tool" create kernel --kernel "$kernel" --initrd "$initrd" --cmdline "console=ttyS0 root=/dev/vda ro" "$img"
+check "inspect shows the kernel's version and three entries" \
+	sh -c "'$tool' inspect '$img' | grep -q 'kernel version: ${kernel#/boot/vmlinuz-}' && '$tool' inspect '$img' | grep -q '2: cmdline'"
+check "inspect --json is JSON" sh -c "'$tool' inspect --json '$img' | python3 -c 'import json,sys; json.load(sys.stdin)'"
+check "verify accepts it (exit 0)" status 0 "$tool" verify "$img"
+for e in kernel initrd; do
+	src=$kernel
+	[ "$e" = initrd ] && src=$initrd
+	check "extract --entry $e round-trips byte for byte" \
+		sh -c "'$tool' extract --entry $e -o '$work/$e.out' '$img' && cmp '$work/$e.out' '$src'"
+done
+check "extract --entry cmdline gives the command line" \
+	sh -c "'$tool' extract --entry cmdline -o '$work/cmdline.out' '$img' && [ \"\$(cat '$work/cmdline.out')\" = 'console=ttyS0 root=/dev/vda ro' ]"
+
+# Flipping a byte of the header, the table and the payload: verify exits 1, one line.
+size=$(stat -c %s "$img")
+table=$("$tool" inspect --json "$img" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stored_bytes"] + 4096)')
+for where in 0:magic 48:header 300:header $((4096 + 1000)):payload $((size / 2)):payload $((table + 7)):table $((size - 1)):table; do
+	off=${where%%:*}
+	cp "$img" "$work/bad.img"
+	python3 -c "import sys; f=open(sys.argv[1],'r+b'); f.seek(int(sys.argv[2])); b=f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0]^1]))" "$work/bad.img" "$off"
+	check "a flipped ${where#*:} byte at $off: verify exits 1 with one line" \
+		fails_with '^resume-image: ' "$tool" verify "$work/bad.img"
+done
+head -c $((size - 100)) "$img" >"$work/short.img"
+check "a truncated image: exit 1, 'truncated'" fails_with truncated "$tool" verify "$work/short.img"
+check "invalidate marks it consumed" sh -c "'$tool' invalidate '$img' | grep -q 'marked consumed'"
+check "verify of a consumed image: exit 1, says consumed" fails_with consumed "$tool" verify "$img"
+check "a missing argument: exit 2" status 2 "$tool" verify
+check "an unknown option: exit 2" status 2 "$tool" verify --bogus "$img"
+check "--help: exit 0" status 0 "$tool" create kernel --help
+check "a file that is not a kernel: refused with the reason" fails_with 'not a bzImage' "$tool" create kernel --kernel /etc/os-release "$work/x.img"
+as --64 -o "$work/p.o" mkimage/payload/serial-marker.S &&
+	ld -T mkimage/payload/payload.ld -nostdlib -static -z max-page-size=4096 -o "$work/p.elf" "$work/p.o"
+check "a segments image from an ELF verifies" sh -c "'$tool' create segments --elf '$work/p.elf' '$work/seg.img' && '$tool' verify '$work/seg.img'"
+check "a non-ELF for segments: refused" fails_with 'not a usable ELF' "$tool" create segments --elf /etc/os-release "$work/y.img"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
