@@ -558,24 +558,7 @@ lists_all()
 # the second boot. Returns 1 when it did not run to the end.
 second_boot()
 {
-	local t0 t1
-	record_timings "$S_NAME/A"
-	S_BOOT_SUFFIX=/B
-	S_LOG="$LOG_DIR/${S_NAME}-B.serial.log"
-	echo "--- $S_NAME (second boot): $*"
-	t0="$(date +%s.%N)"
-	S_RC=0
-	boot_vm "$S_LOG" "$S_DISK" "$@" || S_RC=$?
-	t1="$(date +%s.%N)"
-	S_WALL="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
-	S_WALL_TOTAL="$(awk -v a="$S_WALL_TOTAL" -v b="$S_WALL" 'BEGIN { printf "%.1f", a + b }')"
-	echo "  boot took ${S_WALL} s wall; serial log: $S_LOG"
-	if [ "$S_RC" -eq 124 ] || [ "$S_RC" -eq 137 ]; then
-		S_FAILS+=("boot B did not power off within ${BOOT_TIMEOUT} s (hung boot)")
-	elif [ "$S_RC" -ne 0 ]; then
-		S_FAILS+=("boot B: QEMU exited with status $S_RC (see $S_LOG.qemu)")
-	fi
-	[ "$S_RC" -eq 0 ]
+	another_boot B "$@"
 }
 
 # Scenarios that need the jump disks fail at once without them.

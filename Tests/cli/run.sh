@@ -80,5 +80,21 @@ as --64 -o "$work/p.o" mkimage/payload/serial-marker.S &&
 check "a segments image from an ELF verifies" sh -c "'$tool' create segments --elf '$work/p.elf' '$work/seg.img' && '$tool' verify '$work/seg.img'"
 check "a non-ELF for segments: refused" fails_with 'not a usable ELF' "$tool" create segments --elf /etc/os-release "$work/y.img"
 
+# A block device (a loop device, where this machine allows one): writing
+# over a filesystem is refused without --force; --force erases its
+# signature, and the image on the device verifies.
+truncate -s 64M "$work/loop.img"
+mkfs.ext4 -q -F "$work/loop.img"
+if loop=$(losetup -f --show "$work/loop.img" 2>/dev/null) && [ -b "$loop" ]; then
+	check "create over an ext4 block device is refused, naming what is there" \
+		fails_with 'refusing to write over .*TYPE=ext4.*--force' "$tool" create kernel --kernel "$kernel" "$loop"
+	check "the filesystem is untouched" sh -c "blkid -o value -s TYPE '$loop' | grep -qx ext4"
+	check "with --force it is written and verifies" sh -c "'$tool' create kernel --force --kernel '$kernel' '$loop' >/dev/null && '$tool' verify '$loop'"
+	check "and libblkid no longer sees a filesystem there" sh -c "! blkid -o value -s TYPE '$loop' | grep -q ."
+	losetup -d "$loop"
+else
+	echo "skip  block-device checks: no loop device can be attached here"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
