@@ -24,7 +24,7 @@ want="$(md5sum <"$data" | cut -d' ' -f1)"
 export QEMU_MEM=1024M BOOT_TIMEOUT=600
 export QEMU_EXTRA="-drive file=$PWD/$data,format=raw,if=none,id=data,readonly=on -device virtio-blk-pci,drive=data"
 
-stamp_of() { grep -Em1 -- "$2" "$1.stamped" | cut -d' ' -f1; }
+stamp_of() { grep -Em1 -- "^[0-9.]+ .*($2)" "$1.stamped" | cut -d' ' -f1; }
 last_stamp() { tail -n1 "$1.stamped" | cut -d' ' -f1; }
 # used_bytes DISK: bytes of non-zero 4 KiB pages in the partition (the
 # disk starts all zeros, so this is what the save wrote).
@@ -53,14 +53,14 @@ run() {
 	boot_vm "$a" "$disk" "fastresume.test=bench-$kind" || { echo "bench-$kind: save boot failed (see $a)" >&2; exit 1; }
 	grep -q "^FASTRESUME-BENCH-LOADED $want" "$a" || { echo "bench-$kind: the data did not load (see $a)" >&2; exit 1; }
 	local save_t0 save_t1 size
-	save_t0="$(stamp_of "$a" '^FASTRESUME-BENCH-SAVE-START')"
+	save_t0="$(stamp_of "$a" 'FASTRESUME-BENCH-SAVE-START')"
 	save_t1="$(last_stamp "$a")"
 	size="$(used_bytes "$disk")"
 	boot_vm "$b" "$disk" "resume=PARTLABEL=fastresume" || { echo "bench-$kind: restore boot failed (see $b)" >&2; exit 1; }
 	grep -q "^FASTRESUME-BENCH-RESUMED $want" "$b" || { echo "bench-$kind: the restored data differs or the restore failed (see $b)" >&2; exit 1; }
 	local r0 r1
 	r0="$(stamp_of "$b" 'resume-agent: decision: resume')"
-	r1="$(stamp_of "$b" '^FASTRESUME-BENCH-RESUMED')"
+	r1="$(stamp_of "$b" 'FASTRESUME-BENCH-RESUMED')"
 	echo "$kind $size $(echo "$save_t1 - $save_t0" | bc -l) $(echo "$r1 - $r0" | bc -l)"
 }
 
