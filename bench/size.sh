@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=mkimage/lib.sh
 . mkimage/lib.sh
-work=build/bench
+work="$PWD/build/bench"
 mkdir -p "$work" bench/results
 make --no-print-directory static >/dev/null
 # The same build as `make static`, unstripped, with a linker map.
@@ -29,7 +29,8 @@ build_initramfs()
 	fi
 	mkdir -p "$work/tmp"
 	TMPDIR="$work/tmp" RESUME_AGENT_BINARY="$PWD/build/static/resume-agent" \
-		mkinitramfs -d "$conf" -o "$out" "$kver" 2>/dev/null
+		mkinitramfs -d "$conf" -o "$out" "$kver" >/dev/null
+	[ -s "$out" ] || { echo "bench/size.sh: mkinitramfs made no $out" >&2; exit 1; }
 	stat -c %s "$out"
 }
 without=$(build_initramfs without-agent)
@@ -45,6 +46,8 @@ agent_zstd=$(zstd -1 -c build/static/resume-agent | wc -c)
 	echo "  without the hook: $without bytes"
 	echo "  with the hook:    $with bytes"
 	printf '  growth: %d bytes, %.1f%% of the initramfs without it\n' $((with - without)) "$(echo "100 * ($with - $without) / $without" | bc -l)"
+	echo "  (this baseline is the boot tests' minimal MODULES=list initramfs; Debian's default"
+	echo "   MODULES=most one is $(stat -c %s "/boot/initrd.img-$kver" 2>/dev/null || echo '?') bytes here)"
 	echo "what makes up the agent (allocated sections, from the linker map):"
 	python3 bench/size-breakdown.py "$work/resume-agent.map" | sed 's/^/  /'
 } | tee bench/results/size.txt
