@@ -58,13 +58,14 @@ public struct Agent {
             return .refused
         }
         let cmdlineText = options.cmdline ?? ((try? system.readText("/proc/cmdline")) ?? "")
-        let settings = AgentSettings(KernelCommandLine(cmdlineText))
+        let cmdline = KernelCommandLine(cmdlineText)
+        let settings = AgentSettings(cmdline)
         let dryRun = options.dryRun || settings.dryRun
         system.log("start\(dryRun ? " (dry run: nothing will be changed)" : "")")
         for warning in settings.warnings { system.log("warning: \(warning)") }
 
         var (search, devices) = look(settings)
-        let restorer = Restorer(system: system, settings: settings, cmdline: KernelCommandLine(cmdlineText))
+        let restorer = Restorer(system: system, settings: settings, cmdline: cmdline)
         // Decide; a chosen image is decoded and checked in full while it is
         // loaded, and an image that fails there is rejected and the choice
         // made again. Each round rejects one device, so this ends.

@@ -9,8 +9,10 @@ struct Restorer {
     let system: BootSystem
     let settings: AgentSettings
     let cmdline: KernelCommandLine
-    /// Decodes chunks on every online CPU.
-    let pool = WorkerPool(threads: WorkerPool.onlineCPUs)
+
+    /// Decodes chunks on every online CPU. Made per restore, so a boot that
+    /// restores nothing starts no threads.
+    func makePool() -> WorkerPool { WorkerPool(threads: WorkerPool.onlineCPUs) }
 
     /// Returns only when the jump did not happen, with the reason.
     /// `rejected` is true when the image itself is at fault (a chunk failed
@@ -73,6 +75,7 @@ struct Restorer {
     /// kernel needs it there; nothing touches a disk.
     func loadKernel(_ reader: ImageReader<AnySource>) throws {
         let h = reader.header
+        let pool = makePool()
         let decodeStart = system.monotonicMilliseconds()
         var kernel: (any PayloadFile)?
         var initrd: (any PayloadFile)?
@@ -112,6 +115,7 @@ struct Restorer {
     /// header only after the half-of-RAM check bounds them by real memory.
     func loadSegments(_ reader: ImageReader<AnySource>) throws {
         let h = reader.header
+        let pool = makePool()
         let total = totalRAM()
         if let why = KexecPolicy.checkSegments(h.entries, totalRAM: total) { throw LoadFailure(reason: why) }
         var buffers: [ScratchBuffer] = []
@@ -166,20 +170,8 @@ struct Restorer {
         }
         let total = h.rawTotal
         let start = system.monotonicMilliseconds()
-        var fed: UInt64 = 0, nextReport: UInt64 = total / 10
         do {
-            try reader.forEachChunk(pool: pool) { _, _, raw in
-                do { try snapshot.write(raw) } catch let error as SystemError where error.errno == KexecPolicy.Errno.EPERM {
-                    // The kernel checks the header as the second page arrives.
-                    throw LoadFailure(reason: "the kernel refused the snapshot's header (EPERM): memory size or memory map differ from the saving machine's")
-                }
-                fed += UInt64(raw.count)
-                if fed >= nextReport, fed < total {
-                    let ms = max(1, system.monotonicMilliseconds() - start)
-                    system.log("restoring: \(fed * 100 / total)% (\(fed >> 20) of \(total >> 20) MiB, \(fed / 1000 / ms) MB/s)")
-                    nextReport += total / 10
-                }
-            }
+            try feed(reader, to: snapshot, start: start)
         } catch let failure as LoadFailure {
             snapshot.free()
             return (failure.reason, failure.imageAtFault)
@@ -211,6 +203,26 @@ struct Restorer {
         snapshot.free()
         snapshot.unfreeze()
         return ("the atomic restore failed: \(error)", false)
+    }
+
+    /// Every page of the image to /dev/snapshot, in order, each chunk
+    /// checked first; progress every 10%. The decoding threads live only
+    /// here: they are gone (joined) before the caller freezes the system.
+    func feed(_ reader: ImageReader<AnySource>, to snapshot: any SnapshotRestoring, start: UInt64) throws {
+        let total = reader.header.rawTotal
+        var fed: UInt64 = 0, nextReport: UInt64 = total / 10
+        try reader.forEachChunk(pool: makePool()) { _, _, raw in
+            do { try snapshot.write(raw) } catch let error as SystemError where error.errno == KexecPolicy.Errno.EPERM {
+                // The kernel checks the header as the second page arrives.
+                throw LoadFailure(reason: "the kernel refused the snapshot's header (EPERM): memory size or memory map differ from the saving machine's")
+            }
+            fed += UInt64(raw.count)
+            if fed >= nextReport, fed < total {
+                let ms = max(1, system.monotonicMilliseconds() - start)
+                system.log("restoring: \(fed * 100 / total)% (\(fed >> 20) of \(total >> 20) MiB, \(fed / 1000 / ms) MB/s)")
+                nextReport += total / 10
+            }
+        }
     }
 
     /// MemTotal from /proc/meminfo, in bytes (0 when unreadable: then every
