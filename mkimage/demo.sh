@@ -1,11 +1,16 @@
 #!/bin/bash
 # Watch the agent at work: build everything, then boot the test system
-# under QEMU twice with the serial console on this terminal:
+# under QEMU with the serial console on this terminal:
 #
 #   1. an empty resume partition: the agent finds no image, brings the
 #      DIMM's offline memory online and the boot goes on to the test root;
 #   2. a corrupted image on the resume partition (resume=PARTLABEL=...):
-#      the agent rejects it, says why, and the boot goes on the same way.
+#      the agent rejects it, says why, and the boot goes on the same way;
+#   3. the A/B swap: a kernel image of kernel B on the partition: kernel A's
+#      agent loads it and jumps; kernel B prints the command line it got;
+#   4. hibernation, two boots on one disk: the root hides a token in a
+#      process and hibernates with `resume-image capture`; the next boot's
+#      agent restores it, and the same process prints the same token.
 #
 # Each boot powers itself off after the root has printed its report
 # (marker FASTRESUME-ROOT-OK, MemTotal, memory block states, the agent's
@@ -21,12 +26,17 @@ need_cmd "$QEMU" qemu-system-x86
 mkdir -p "$LOG_DIR" "$VM_DIR/run"
 export BOOT_LIVE=1
 
+# demo_boot NAME DISK PARAMS [DISK_COPY]: boot a fresh copy of DISK, or
+# DISK_COPY as it is (a second boot on the same disk).
 demo_boot()
 {
-	local name="$1" disk="$2" params="$3" rc=0
-	cp --sparse=always "$VM_DIR/$disk" "$VM_DIR/run/demo-$name.img"
+	local name="$1" disk="$2" params="$3" copy="${4:-}" rc=0
+	if [ -z "$copy" ]; then
+		copy="$VM_DIR/run/demo-$name.img"
+		cp --sparse=always "$VM_DIR/$disk" "$copy"
+	fi
 	# shellcheck disable=SC2086 # params is a list of kernel parameters
-	boot_vm "$LOG_DIR/demo-$name.serial.log" "$VM_DIR/run/demo-$name.img" $params || rc=$?
+	boot_vm "$LOG_DIR/demo-$name.serial.log" "$copy" $params || rc=$?
 	echo
 	if [ "$rc" -eq 0 ]; then
 		echo "=== $name: the VM powered off (log: $LOG_DIR/demo-$name.serial.log) ==="
@@ -35,12 +45,22 @@ demo_boot()
 	fi
 }
 
-printf '\n=== 1/2: no resume image: the agent boots on and brings memory online ===\n'
+printf '\n=== 1/4: no resume image: the agent boots on and brings memory online ===\n'
 printf '=== extra kernel parameters: none ===\n\n'
 sleep 2
 demo_boot no-image resume-empty.img ""
 
-printf '\n=== 2/2: a corrupt image on PARTLABEL=%s: rejected, normal boot ===\n' "$RESUME_PARTLABEL"
+printf '\n=== 2/4: a corrupt image on PARTLABEL=%s: rejected, normal boot ===\n' "$RESUME_PARTLABEL"
 printf '=== extra kernel parameters: resume=PARTLABEL=%s ===\n\n' "$RESUME_PARTLABEL"
 sleep 2
 demo_boot corrupt-image resume-corrupt.img "resume=PARTLABEL=$RESUME_PARTLABEL"
+
+printf '\n=== 3/4: A/B swap: kernel A jumps to the kernel image of kernel B ===\n'
+printf '=== extra kernel parameters: resume=PARTLABEL=%s ===\n\n' "$RESUME_PARTLABEL"
+sleep 2
+demo_boot kernel-b resume-kernel-b-reusable.img "resume=PARTLABEL=$RESUME_PARTLABEL"
+
+printf '\n=== 4/4: hibernation: capture (boot A), then restore by the agent (boot B) ===\n\n'
+sleep 2
+demo_boot snapshot-save resume-hibernate.img "fastresume.test=capture"
+demo_boot snapshot-restore resume-hibernate.img "resume=PARTLABEL=$RESUME_PARTLABEL" "$VM_DIR/run/demo-snapshot-save.img"
