@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 //
-// Layout (see docs/ARCHITECTURE.md):
+// Layout (docs/ARCHITECTURE.md says more):
 //   ResumeCore      pure: image format, hashes, ELF, command line, the boot decision. No I/O.
 //   ResumeSystem    the one layer that makes system calls (with a seam for tests).
 //   ResumeAgentKit  what the agent and resume-probe do, on top of the two above.

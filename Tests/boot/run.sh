@@ -52,6 +52,9 @@
 #    16 snapshot-other-memory  the captured image booted on a machine with
 #                           256 MiB more RAM: refused with the reason,
 #                           normal boot
+#    17 capture-refused     resume-image capture on a kernel booted with
+#                           nohibernate: refused with the reason, nothing
+#                           frozen, no image written, the system goes on
 #
 # Every boot must end in a normal boot with all memory online (the DIMM's
 # 1 GiB starts offline: memhp_default_state=offline) and, but for the
@@ -81,7 +84,7 @@ MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
 MIN_MEMTOTAL_KIB=1363148 # 1.3 GiB
 
 ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan kernel-hibernation install-script
-	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe snapshot snapshot-truncated snapshot-other-memory)
+	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe snapshot snapshot-truncated snapshot-other-memory capture-refused)
 RUN_DIR="$VM_DIR/run"
 TIMINGS="$LOG_DIR/timings.txt"
 
@@ -861,6 +864,20 @@ scenario_snapshot_other_memory()
 		S_NAME=snapshot-other-memory S_FAILS=("no captured snapshot image") S_LOG=""
 		end
 	fi
+}
+
+scenario_capture_refused()
+{
+	if begin capture-refused "$VM_DIR/resume-hibernate.img" nohibernate fastresume.test=capture; then
+		expect "resume-image capture says hibernation is unavailable" \
+			has "$S_LOG" '^resume-image: hibernation is unavailable on this kernel'
+		expect "capture failed and the system went on (FASTRESUME-CAPTURE-FAILED, then its normal poweroff)" \
+			has "$S_LOG" '^FASTRESUME-CAPTURE-FAILED$'
+		expect "nothing was frozen" not has "$S_LOG" 'Freezing user space processes'
+		expect "no image was written" [ "$S_SUM_BEFORE" = "$(sha256sum <"$S_DISK")" ]
+		expect "and the machine powered off normally" has "$S_LOG" '^FASTRESUME-POWEROFF$'
+	fi
+	end
 }
 
 suite_t0="$(date +%s)"
