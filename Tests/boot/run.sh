@@ -352,18 +352,24 @@ end()
 	fi
 }
 
-# Scenarios that need the corrupt-image disk fail at once without it.
-corrupt_disk_or_fail()
+# disks_or_fail NAME WHAT ERROR: a scenario whose disks could not be built
+# (ERROR non-empty) fails at once, saying so.
+disks_or_fail()
 {
-	if [ -n "$corrupt_disk_error" ]; then
+	if [ -n "$3" ]; then
 		S_NAME="$1"
-		S_FAILS=("no corrupt-image disk: $corrupt_disk_error")
+		S_FAILS=("no $2: $3")
 		S_LOG="" S_WALL=0 S_WALL_TOTAL=0
 		echo
 		echo "--- $S_NAME"
 		echo "  FAIL  ${S_FAILS[0]}"
 		return 1
 	fi
+}
+
+corrupt_disk_or_fail()
+{
+	disks_or_fail "$1" "corrupt-image disk" "$corrupt_disk_error"
 }
 
 # --- the scenarios -----------------------------------------------------------
@@ -564,18 +570,9 @@ second_boot()
 	another_boot B "$@"
 }
 
-# Scenarios that need the jump disks fail at once without them.
 jump_disks_or_fail()
 {
-	if [ -n "$jump_disks_error" ]; then
-		S_NAME="$1"
-		S_FAILS=("no jump image disks: $jump_disks_error")
-		S_LOG="" S_WALL=0 S_WALL_TOTAL=0
-		echo
-		echo "--- $S_NAME"
-		echo "  FAIL  ${S_FAILS[0]}"
-		return 1
-	fi
+	disks_or_fail "$1" "jump image disks" "$jump_disks_error"
 }
 
 # partition_image DISK OUT: the resume partition's bytes (from 1 MiB).
