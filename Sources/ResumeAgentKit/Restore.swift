@@ -37,15 +37,9 @@ struct Restorer {
             case .segments: try loadSegments(reader)
             case .snapshot: break
             }
-        } catch let failure as LoadFailure {
-            system.kexecUnload()
-            return (failure.reason, failure.imageAtFault)
-        } catch let error as FormatError {
-            system.kexecUnload()
-            return ("\(error)", true)
         } catch {
             system.kexecUnload()
-            return ("\(error)", false)
+            return Self.explain(error)
         }
         let ms = system.monotonicMilliseconds() - start
         system.log("loaded \(header.kind.name) image from \(device): \(header.rawTotal) bytes decoded and checked in \(ms) ms\(speed(header.rawTotal, ms))")
@@ -68,6 +62,16 @@ struct Restorer {
     struct LoadFailure: Error {
         var reason: String
         var imageAtFault = false
+    }
+
+    /// A failure while loading, as a reason, and whether the image itself
+    /// is at fault (a failed check: the agent then tries another image).
+    static func explain(_ error: Error) -> (reason: String, rejected: Bool) {
+        switch error {
+        case let failure as LoadFailure: (failure.reason, failure.imageAtFault)
+        case let error as FormatError: ("\(error)", true)
+        default: ("\(error)", false)
+        }
     }
 
     /// kernel kind: kernel and initrd into memfds, cmdline into memory,
@@ -172,15 +176,9 @@ struct Restorer {
         let start = system.monotonicMilliseconds()
         do {
             try feed(reader, to: snapshot, start: start)
-        } catch let failure as LoadFailure {
-            snapshot.free()
-            return (failure.reason, failure.imageAtFault)
-        } catch let error as FormatError {
-            snapshot.free()
-            return ("\(error)", true)
         } catch {
             snapshot.free()
-            return ("\(error)", false)
+            return Self.explain(error)
         }
         let ms = system.monotonicMilliseconds() - start
         system.log("Read \(total / 1024) kbytes in \(ms / 1000).\(String(ms % 1000 / 10).leftPadded(2)) seconds\(ms > 0 ? " (\(total / 1000 / ms) MB/s)" : "")")
