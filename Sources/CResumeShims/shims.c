@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <signal.h>
 #include <sys/reboot.h>
 #include <unistd.h>
 
@@ -94,4 +95,24 @@ __attribute__((constructor(101))) static void resume_pid1_early(void) {
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) == 0)
             pid1_mounted_proc = 1;
     }
+}
+
+static int watchdog_kmsg = -1;
+static const char watchdog_line[] = "resume-agent: watchdog: gave up (resume_agent.timeout); the boot goes on\n";
+
+static void resume_watchdog_fired(int sig) {
+    (void)sig;
+    static const char kmsg_line[] = "<11>resume-agent: watchdog: gave up (resume_agent.timeout); the boot goes on\n";
+    if (watchdog_kmsg >= 0) (void)!write(watchdog_kmsg, kmsg_line, sizeof kmsg_line - 2);
+    (void)!write(2, watchdog_line, sizeof watchdog_line - 1);
+    _exit(3);
+}
+
+void resume_arm_watchdog(unsigned int seconds, int kmsg_fd) {
+    watchdog_kmsg = kmsg_fd;
+    struct sigaction sa = {0};
+    sa.sa_handler = resume_watchdog_fired;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(seconds);
 }

@@ -19,6 +19,9 @@ public struct Agent {
         public var anyContext = false
         /// Use this instead of /proc/cmdline.
         public var cmdline: String?
+        /// Give up after resume_agent.timeout and let the boot script go on.
+        /// Off as PID 1, where exiting would panic the kernel.
+        public var watchdog = true
         public init() {}
     }
 
@@ -63,6 +66,7 @@ public struct Agent {
         let dryRun = options.dryRun || settings.dryRun
         system.log("start\(dryRun ? " (dry run: nothing will be changed)" : "")")
         for warning in settings.warnings { system.log("warning: \(warning)") }
+        if options.watchdog { system.armWatchdog(seconds: settings.timeoutSeconds) }
 
         var (search, devices) = look(settings)
         let restorer = Restorer(system: system, settings: settings, cmdline: cmdline)
@@ -88,6 +92,7 @@ public struct Agent {
             break
         }
         bringMemoryOnline(dryRun: dryRun)
+        if options.watchdog { system.armWatchdog(seconds: 0) }
         let elapsed = system.monotonicMilliseconds() - start
         system.log("handover after \(elapsed) ms, peak memory \(peakMemoryKiB().map(String.init) ?? "unknown") KiB")
         return .continueBoot

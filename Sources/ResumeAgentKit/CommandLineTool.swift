@@ -73,6 +73,8 @@ public enum AgentCommand {
         options.dryRun = dryRun
         options.anyContext = anyContext
         options.cmdline = cmdline
+        // From a shell (dry run, trying it out) nobody is there to go on.
+        options.watchdog = !dryRun
         // A dry run from a shell should not fill the kernel log.
         let system = LiveSystem(log: KernelLog(prefix: "resume-agent: ", useKmsg: !dryRun))
         return Agent(system: system, options: options).run().rawValue

@@ -22,6 +22,7 @@ enum InitMode {
         system.log("running as PID 1\(mounted.isEmpty ? "" : " (mounted \(mounted.joined(separator: ", ")))")")
         var options = Agent.Options()
         options.anyContext = true
+        options.watchdog = false
         _ = Agent(system: system, options: options).run()
 
         let cmdline = KernelCommandLine((try? system.readText("/proc/cmdline")) ?? "")

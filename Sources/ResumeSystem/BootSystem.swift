@@ -43,6 +43,9 @@ public protocol BootSystem: AnyObject {
 
     /// open(/dev/snapshot, O_WRONLY), to restore a snapshot image.
     func openSnapshotForRestore() throws -> any SnapshotRestoring
+
+    /// After `seconds`, give up: log it and exit with status 3 (0 disarms).
+    func armWatchdog(seconds: UInt32)
 }
 
 /// Where decoded kernel and initrd bytes go before kexec_file_load.
@@ -56,6 +59,7 @@ extension MemoryFile: PayloadFile {}
 /// The real system.
 public final class LiveSystem: BootSystem {
     public let log: KernelLog
+    private var watchdogKmsg: Int32 = -1
 
     public init(log: KernelLog) { self.log = log }
 
@@ -138,6 +142,13 @@ public final class LiveSystem: BootSystem {
     public func kexecUnload() { Kexec.unload() }
 
     public func kexecJump() -> Error { Kexec.jump() }
+
+    /// The watchdog writes through a /dev/kmsg descriptor of its own (the
+    /// log's is reopened now and then); alarm(2) and a C signal handler.
+    public func armWatchdog(seconds: UInt32) {
+        if watchdogKmsg < 0 { watchdogKmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC) }
+        resume_arm_watchdog(seconds, watchdogKmsg)
+    }
 
     public func openSnapshotForRestore() throws -> any SnapshotRestoring {
         try SnapshotDevice.lockMemory()

@@ -124,6 +124,15 @@ final class AgentTests: XCTestCase {
         XCTAssertEqual(system.deviceWrites, [])
     }
 
+    func testWatchdogIsArmedForWaitDelayAndRestoreThenDisarmed() {
+        let system = FakeSystem()
+        _ = run(system, cmdline: "resume=PARTLABEL=x resume_agent.wait=2 resumedelay=1")
+        XCTAssertEqual(system.watchdog, [2 + 1 + 300, 0])
+        let custom = FakeSystem()
+        _ = run(custom, cmdline: "resume_agent.timeout=45")
+        XCTAssertEqual(custom.watchdog, [45, 0])
+    }
+
     func testDryRunChangesNothing() {
         let system = FakeSystem()
         system.addDevice("vdb1")

@@ -126,6 +126,9 @@ final class FakeSystem: BootSystem {
     }
     func kexecUnload() { events.append("unload") }
 
+    var watchdog: [UInt32] = []
+    func armWatchdog(seconds: UInt32) { watchdog.append(seconds) }
+
     var snapshot = FakeSnapshot()
     func openSnapshotForRestore() throws -> any SnapshotRestoring {
         events.append("open /dev/snapshot (online blocks: \(memoryStates.filter { $0 == "online" }.count))")

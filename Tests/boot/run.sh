@@ -55,6 +55,9 @@
 #    17 capture-refused     resume-image capture on a kernel booted with
 #                           nohibernate: refused with the reason, nothing
 #                           frozen, no image written, the system goes on
+#    18 watchdog            resume_agent.timeout=2 shorter than the device
+#                           wait: the agent gives up at 2 s, the boot script
+#                           brings memory online, and the boot goes on
 #
 # Every boot must end in a normal boot with all memory online (the DIMM's
 # 1 GiB starts offline: memhp_default_state=offline) and, but for the
@@ -84,7 +87,7 @@ MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
 MIN_MEMTOTAL_KIB=1363148 # 1.3 GiB
 
 ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan kernel-hibernation install-script
-	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe snapshot snapshot-truncated snapshot-other-memory capture-refused)
+	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe snapshot snapshot-truncated snapshot-other-memory capture-refused watchdog)
 RUN_DIR="$VM_DIR/run"
 TIMINGS="$LOG_DIR/timings.txt"
 
@@ -873,6 +876,24 @@ scenario_capture_refused()
 		expect "nothing was frozen" not has "$S_LOG" 'Freezing user space processes'
 		expect "no image was written" [ "$S_SUM_BEFORE" = "$(sha256sum <"$S_DISK")" ]
 		expect "and the machine powered off normally" has "$S_LOG" '^FASTRESUME-POWEROFF$'
+	fi
+	end
+}
+
+scenario_watchdog()
+{
+	local mem memtotal
+	if begin watchdog "$VM_DIR/resume-empty.img" resume=PARTLABEL=does-not-exist resume_agent.wait=20 resume_agent.timeout=2; then
+		expect "agent: watchdog gave up" has "$S_LOG" 'resume-agent: watchdog: gave up \(resume_agent.timeout\); the boot goes on'
+		expect "the wait did not run its 20 s" not has "$S_LOG" 'did not appear within 20 s'
+		expect "boot script: the agent failed (status 3), memory onlined by the script" \
+			has "$S_LOG" 'resume-agent-boot: /sbin/resume-agent failed \(exit status 3\)'
+		expect "root file system reached (FASTRESUME-ROOT-OK)" has "$S_LOG" '^FASTRESUME-ROOT-OK$'
+		mem="$(section "$S_LOG" MEMSTATE)"
+		expect "no offline memory block in the root [$(echo "$mem" | xargs)]" all_online "$mem"
+		memtotal="$(memtotal_kib "$S_LOG")"
+		expect "MemTotal ${memtotal:-?} kB > $MIN_MEMTOTAL_KIB kB" fcmp "${memtotal:-0}" ">" "$MIN_MEMTOTAL_KIB"
+		expect_not_stalled
 	fi
 	end
 }

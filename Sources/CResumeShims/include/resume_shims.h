@@ -60,6 +60,11 @@ int resume_reboot(int cmd);
 /// Set when the PID 1 start-up hook (shims.c) mounted /proc before the
 /// Swift runtime started; the agent unmounts it before exec'ing the next init.
 int resume_pid1_mounted_proc(void);
+/// Arms the agent's watchdog: after `seconds`, SIGALRM writes one line to
+/// `kmsg_fd` (if >= 0) and to stderr, and the process exits with status 3,
+/// so the boot script brings memory online and the boot goes on. A signal
+/// handler must be async-signal-safe, hence C. 0 disarms it.
+void resume_arm_watchdog(unsigned int seconds, int kmsg_fd);
 /// The current errno, for wrappers that cannot read it through Swift's Glibc.
 int resume_errno(void);
 

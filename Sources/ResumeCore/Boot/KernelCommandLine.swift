@@ -101,6 +101,9 @@ public struct AgentSettings: Sendable, Equatable {
     public var debug = false
     /// Scan every block device when no device is named (`resume_agent.scan=0` turns it off).
     public var scan = true
+    /// `resume_agent.timeout=`: the agent gives up after this long and the
+    /// boot goes on (default: the device wait and delay, plus 300 s).
+    public var timeoutSeconds: UInt32 = 0
     /// `resume_agent.pass=a,b`: parameters of this kernel's command line
     /// handed on to kernel B (after the image's own command line).
     public var pass: [String] = []
@@ -135,6 +138,11 @@ public struct AgentSettings: Sendable, Equatable {
         if let text = cmdline.value("resumedelay") {
             if let s = UInt32(text), s <= Self.maxSeconds { delaySeconds = s }
             else { warnings.append("resumedelay=\(text) is not a number of seconds up to \(Self.maxSeconds): ignored") }
+        }
+        timeoutSeconds = waitSeconds + delaySeconds + 300
+        if let text = cmdline.value("resume_agent.timeout") {
+            if let s = UInt32(text), s > 0, s <= 2 * Self.maxSeconds { timeoutSeconds = s }
+            else { warnings.append("resume_agent.timeout=\(text) is not a number of seconds in 1...\(2 * Self.maxSeconds): using \(timeoutSeconds)") }
         }
         dryRun = Self.flag(cmdline, "resume_agent.dry_run")
         debug = Self.flag(cmdline, "resume_agent.debug")
