@@ -4,11 +4,14 @@
 #
 #   1. an empty resume partition: the agent finds no image, brings the
 #      DIMM's offline memory online and the boot goes on to the test root;
-#   2. a corrupted image on the resume partition (resume=PARTLABEL=...):
+#   2. noresume: the agent does not look at all, and boots on;
+#   3. resume= names a device that never appears: the agent waits its
+#      bound (resume_agent.wait=3 here) and boots on;
+#   4. a corrupted image on the resume partition (resume=PARTLABEL=...):
 #      the agent rejects it, says why, and the boot goes on the same way;
-#   3. the A/B swap: a kernel image of kernel B on the partition: kernel A's
+#   5. the A/B swap: a kernel image of kernel B on the partition: kernel A's
 #      agent loads it and jumps; kernel B prints the command line it got;
-#   4. hibernation, two boots on one disk: the root hides a token in a
+#   6. hibernation, two boots on one disk: the root hides a token in a
 #      process and hibernates with `resume-image capture`; the next boot's
 #      agent restores it, and the same process prints the same token.
 #
@@ -45,22 +48,31 @@ demo_boot()
 	fi
 }
 
-printf '\n=== 1/4: no resume image: the agent boots on and brings memory online ===\n'
+printf '\n=== 1/6: no resume image: the agent boots on and brings memory online ===\n'
 printf '=== extra kernel parameters: none ===\n\n'
 sleep 2
 demo_boot no-image resume-empty.img ""
 
-printf '\n=== 2/4: a corrupt image on PARTLABEL=%s: rejected, normal boot ===\n' "$RESUME_PARTLABEL"
+printf '\n=== 2/6: noresume: no probing at all ===\n\n'
+sleep 2
+demo_boot noresume resume-empty.img "noresume"
+
+printf '\n=== 3/6: resume= names a device that never appears: a bounded wait ===\n'
+printf '=== extra kernel parameters: resume=PARTLABEL=does-not-exist resume_agent.wait=3 ===\n\n'
+sleep 2
+demo_boot missing-device resume-empty.img "resume=PARTLABEL=does-not-exist resume_agent.wait=3"
+
+printf '\n=== 4/6: a corrupt image on PARTLABEL=%s: rejected, normal boot ===\n' "$RESUME_PARTLABEL"
 printf '=== extra kernel parameters: resume=PARTLABEL=%s ===\n\n' "$RESUME_PARTLABEL"
 sleep 2
 demo_boot corrupt-image resume-corrupt.img "resume=PARTLABEL=$RESUME_PARTLABEL"
 
-printf '\n=== 3/4: A/B swap: kernel A jumps to the kernel image of kernel B ===\n'
+printf '\n=== 5/6: A/B swap: kernel A jumps to the kernel image of kernel B ===\n'
 printf '=== extra kernel parameters: resume=PARTLABEL=%s ===\n\n' "$RESUME_PARTLABEL"
 sleep 2
 demo_boot kernel-b resume-kernel-b-reusable.img "resume=PARTLABEL=$RESUME_PARTLABEL"
 
-printf '\n=== 4/4: hibernation: capture (boot A), then restore by the agent (boot B) ===\n\n'
+printf '\n=== 6/6: hibernation: capture (boot A), then restore by the agent (boot B) ===\n\n'
 sleep 2
 demo_boot snapshot-save resume-hibernate.img "fastresume.test=capture"
 demo_boot snapshot-restore resume-hibernate.img "resume=PARTLABEL=$RESUME_PARTLABEL" "$VM_DIR/run/demo-snapshot-save.img"
