@@ -58,6 +58,10 @@
 #    18 watchdog            resume_agent.timeout=2 shorter than the device
 #                           wait: the agent gives up at 2 s, the boot script
 #                           brings memory online, and the boot goes on
+#    19 dry-run             resume_agent.dry_run on a disk with a valid
+#                           kernel image: the agent decides, says what it
+#                           would do, changes nothing; the boot script
+#                           brings memory online
 #
 # Every boot must end in a normal boot with all memory online (the DIMM's
 # 1 GiB starts offline: memhp_default_state=offline) and, but for the
@@ -87,7 +91,7 @@ MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
 MIN_MEMTOTAL_KIB=1363148 # 1.3 GiB
 
 ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan kernel-hibernation install-script
-	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe snapshot snapshot-truncated snapshot-other-memory capture-refused watchdog)
+	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe snapshot snapshot-truncated snapshot-other-memory capture-refused watchdog dry-run)
 RUN_DIR="$VM_DIR/run"
 TIMINGS="$LOG_DIR/timings.txt"
 
@@ -894,6 +898,24 @@ scenario_watchdog()
 		memtotal="$(memtotal_kib "$S_LOG")"
 		expect "MemTotal ${memtotal:-?} kB > $MIN_MEMTOTAL_KIB kB" fcmp "${memtotal:-0}" ">" "$MIN_MEMTOTAL_KIB"
 		expect_not_stalled
+	fi
+	end
+}
+
+scenario_dry_run()
+{
+	local mem
+	if jump_disks_or_fail dry-run &&
+		begin dry-run "$VM_DIR/resume-kernel-b.img" "resume=PARTLABEL=$RESUME_PARTLABEL" resume_agent.dry_run; then
+		expect "agent: start (dry run)" has "$S_LOG" 'resume-agent: start \(dry run: nothing will be changed\)'
+		expect "agent: the decision it would take" has "$S_LOG" 'resume-agent: decision: resume kernel image on /dev/vdb1$'
+		expect "agent: did not jump" not has "$S_LOG" 'kexec_core: Starting new kernel'
+		expect "agent: would online 8 blocks" has "$S_LOG" 'resume-agent: dry run: would online 8 memory blocks'
+		expect "boot script onlined them" has "$S_LOG" 'resume-agent-boot: fallback: onlined 8 memory blocks, 0 failed'
+		expect "root file system reached (FASTRESUME-ROOT-OK)" has "$S_LOG" '^FASTRESUME-ROOT-OK$'
+		mem="$(section "$S_LOG" MEMSTATE)"
+		expect "no offline memory block in the root [$(echo "$mem" | xargs)]" all_online "$mem"
+		expect "the image was not touched" [ "$S_SUM_BEFORE" = "$(sha256sum <"$S_DISK")" ]
 	fi
 	end
 }
