@@ -50,10 +50,10 @@ boot-test: build static
 
 # The tests: unit, fuzz, resume-image on Debian's kernel, QEMU boot scenarios.
 check: deps
-	$(MAKE) unit
-	$(MAKE) fuzz
-	$(MAKE) cli-test
-	$(MAKE) boot-test
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory cli-test
+	$(MAKE) --no-print-directory boot-test
 
 # The demo: build everything and boot the QEMU system through the agent.
 demo: deps build static
