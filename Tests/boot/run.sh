@@ -62,6 +62,9 @@
 #                           kernel image: the agent decides, says what it
 #                           would do, changes nothing; the boot script
 #                           brings memory online
+#    20 resume-offset       the kernel image 256 pages into the partition,
+#                           resume_offset=256: found there, and the jump
+#                           to kernel B happens
 #
 # Every boot must end in a normal boot with all memory online (the DIMM's
 # 1 GiB starts offline: memhp_default_state=offline) and, but for the
@@ -91,7 +94,7 @@ MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
 MIN_MEMTOTAL_KIB=1363148 # 1.3 GiB
 
 ALL_SCENARIOS=(no-image noresume missing-device corrupt-image corrupt-image-scan kernel-hibernation install-script
-	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe snapshot snapshot-truncated snapshot-other-memory capture-refused watchdog dry-run)
+	kernel-b kernel-b-reusable segments not-a-kernel pid1 probe snapshot snapshot-truncated snapshot-other-memory capture-refused watchdog dry-run resume-offset)
 RUN_DIR="$VM_DIR/run"
 TIMINGS="$LOG_DIR/timings.txt"
 
@@ -918,6 +921,24 @@ scenario_dry_run()
 		expect "the image was not touched" [ "$S_SUM_BEFORE" = "$(sha256sum <"$S_DISK")" ]
 	fi
 	end
+}
+
+scenario_resume_offset()
+{
+	local disk="$RUN_DIR/resume-offset-src.img" image="$RUN_DIR/resume-offset-image.bin"
+	if jump_disks_or_fail resume-offset; then
+		# The reusable kernel image, moved 256 pages (1 MiB) into the partition.
+		partition_image "$VM_DIR/resume-kernel-b-reusable.img" "$image"
+		cp --sparse=always "$VM_DIR/resume-empty.img" "$disk"
+		dd if="$image" of="$disk" bs=1M seek=2 conv=notrunc,sparse status=none \
+			iflag=count_bytes count=$(( 60 * 1048576 ))
+		rm -f "$image"
+		if begin resume-offset "$disk" "resume=PARTLABEL=$RESUME_PARTLABEL" resume_offset=256; then
+			expect "agent found the image at the offset" has "$S_LOG" 'resume-agent: found kernel image on /dev/vdb1: '
+			expect_jump_to_b
+		fi
+		end
+	fi
 }
 
 suite_t0="$(date +%s)"
