@@ -3,8 +3,10 @@
 // Layout (docs/ARCHITECTURE.md says more):
 //   ResumeCore      pure: image format, hashes, ELF, command line, the boot decision. No I/O.
 //   ResumeSystem    the one layer that makes system calls (with a seam for tests).
-//   ResumeAgentKit  what the agent and resume-probe do, on top of the two above.
-//   resume-agent    the static binary in the initramfs (also answers as resume-probe).
+//   ResumeBoot      what runs at boot: look, decide, act (restore paths, memory).
+//   ResumeReports   what a person reads: resume-probe, image summaries, JSON.
+//   ResumeHost      host-side work: capture, image targets, the restore benchmark.
+//   resume-agent    the static binary in the initramfs (Boot + Reports; also answers as resume-probe).
 //   resume-probe    the same diagnostics as a host command.
 //   resume-image    the host tool that makes, inspects, verifies and invalidates images.
 import PackageDescription
@@ -36,15 +38,19 @@ let package = Package(
             "ResumeCore", "CBlkid", "CResumeShims",
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: lean),
-        .target(name: "ResumeAgentKit", dependencies: ["ResumeCore", "ResumeSystem", "CResumeShims"], swiftSettings: lean),
-        .executableTarget(name: "resume-agent", dependencies: ["ResumeAgentKit"], swiftSettings: lean),
-        .executableTarget(name: "resume-probe", dependencies: ["ResumeAgentKit"]),
+        .target(name: "ResumeBoot", dependencies: ["ResumeCore", "ResumeSystem", "CResumeShims"], swiftSettings: lean),
+        .target(name: "ResumeReports", dependencies: ["ResumeCore", "ResumeSystem", "ResumeBoot"], swiftSettings: lean),
+        .target(name: "ResumeHost", dependencies: ["ResumeCore", "ResumeSystem", "ResumeBoot", "ResumeReports"], swiftSettings: lean),
+        .executableTarget(name: "resume-agent", dependencies: ["ResumeBoot", "ResumeReports"], swiftSettings: lean),
+        .executableTarget(name: "resume-probe", dependencies: ["ResumeReports"]),
         .executableTarget(name: "resume-image", dependencies: [
-            "ResumeCore", "ResumeSystem", "ResumeAgentKit",
+            "ResumeCore", "ResumeSystem", "ResumeBoot", "ResumeReports", "ResumeHost",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ResumeCoreTests", dependencies: ["ResumeCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "ResumeAgentTests", dependencies: ["ResumeAgentKit", "ResumeSystem", "ResumeCore"]),
+        .target(name: "ResumeTestSupport", dependencies: ["ResumeCore", "ResumeSystem", "ResumeBoot"], path: "Tests/Support"),
+        .testTarget(name: "ResumeBootTests", dependencies: ["ResumeBoot", "ResumeReports", "ResumeSystem", "ResumeCore", "ResumeTestSupport"]),
+        .testTarget(name: "ResumeSystemTests", dependencies: ["ResumeSystem", "ResumeCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

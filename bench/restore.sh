@@ -12,7 +12,9 @@ runs=${1:-3}
 work=build/bench
 mkdir -p "$work" bench/results
 make --no-print-directory build static >/dev/null
-agent=build/static/resume-agent
+# The restore pipeline, as the agent runs it, from the static resume-image
+# (the benchmark is not in the initramfs binary).
+image_tool=build/static/resume-image
 now() { date +%s.%N; }
 {
 	echo "# restore benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m)"
@@ -24,7 +26,7 @@ now() { date +%s.%N; }
 		cat "$work/memory-$size.img" >/dev/null
 		best_agent=999 best_cat=999 line=""
 		for _ in $(seq "$runs"); do
-			t0=$(now); line=$("$agent" bench-restore "$work/memory-$size.img"); t1=$(now)
+			t0=$(now); line=$("$image_tool" bench-restore "$work/memory-$size.img"); t1=$(now)
 			cat "$work/memory-$size.img" >/dev/null; t2=$(now)
 			a=$(echo "$t1 - $t0" | bc -l); c=$(echo "$t2 - $t1" | bc -l)
 			best_agent=$(echo "if ($a < $best_agent) $a else $best_agent" | bc -l)

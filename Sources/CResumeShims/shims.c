@@ -105,7 +105,7 @@ static void resume_watchdog_fired(int sig) {
     static const char kmsg_line[] = "<11>resume-agent: watchdog: gave up (resume_agent.timeout); the boot goes on\n";
     if (watchdog_kmsg >= 0) (void)!write(watchdog_kmsg, kmsg_line, sizeof kmsg_line - 2);
     (void)!write(2, watchdog_line, sizeof watchdog_line - 1);
-    _exit(3);
+    _exit(RESUME_EXIT_WATCHDOG);
 }
 
 void resume_arm_watchdog(unsigned int seconds, int kmsg_fd) {

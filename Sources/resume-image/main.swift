@@ -1,7 +1,9 @@
 // resume-image: makes, inspects, verifies and invalidates resume images.
 // Host side; exit 0 success, 1 failure (one line on stderr), 2 usage error.
 import ArgumentParser
-import ResumeAgentKit
+import ResumeBoot
+import ResumeHost
+import ResumeReports
 import ResumeCore
 import ResumeSystem
 #if canImport(Glibc)
@@ -20,7 +22,7 @@ struct ResumeImage: ParsableCommand {
         abstract: "Make, inspect, verify and invalidate resume images.",
         discussion: "Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.",
         version: AgentCommand.version,
-        subcommands: [Create.self, Capture.self, Inspect.self, Verify.self, Extract.self, Invalidate.self])
+        subcommands: [Create.self, Capture.self, Inspect.self, Verify.self, Extract.self, Invalidate.self, BenchRestore.self])
 }
 
 struct Create: ParsableCommand {
@@ -46,30 +48,15 @@ struct CreateOptions: ParsableArguments {
     }
 
     func header(_ kind: ImageKind) -> ImageHeader {
-        var h = ImageHeader(kind: kind)
+        var h = ImageTarget.stampedHeader(kind, system: LiveSystem(log: KernelLog(prefix: "", useKmsg: false)))
         h.flags = reusable ? [.reusable] : []
         h.chunkSize = chunkSize
-        h.createdAt = UInt64(max(0, time(nil)))
-        let name = LiveSystem(log: KernelLog(prefix: "", useKmsg: false)).uname()
-        h.producerRelease = name.release
-        h.producerMachine = name.machine
         return h
     }
 
     /// Opens OUTPUT, refusing to overwrite a block device's data unless --force.
     func openOutput() throws -> DeviceFile {
-        let existing = try? DeviceFile(path: output)
-        if let existing, existing.isBlockDevice {
-            if let info = Blkid.probe(output), info.holdsData {
-                guard force else {
-                    throw Failure("refusing to write over \(output): libblkid sees \(info.summary) there (use --force)")
-                }
-                let wiped = try Blkid.wipeSignatures(output)
-                if !wiped.isEmpty { stderrLine("erased signatures on \(output): \(wiped.joined(separator: ", "))") }
-            }
-            return try DeviceFile(path: output, writable: true)
-        }
-        return try DeviceFile(path: output, writable: true, create: true)
+        try ImageTarget.open(output, force: force, create: true, log: stderrLine)
     }
 
     /// Writes `entries` (type, input, placement) and reports the result.
@@ -321,4 +308,20 @@ do {
     let message = ResumeImage.fullMessage(for: error)
     _ = (message + "\n").withCString { write(2, $0, strlen($0)) }
     exit(code == .validationFailure ? 2 : 1)
+}
+
+/// The agent's restore pipeline into a sink, for bench/restore.sh (not in
+/// the initramfs binary).
+struct BenchRestore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-restore",
+        abstract: "Benchmark: stream IMAGE through the agent's restore pipeline into SINK (default /dev/null); print throughput and peak memory.",
+        shouldDisplay: false)
+    @Argument(help: "An image file.") var image: String
+    @Argument(help: "Where the decoded bytes go.") var sink: String?
+
+    func run() throws {
+        let status = RestoreBenchmark.main([image] + (sink.map { [$0] } ?? []))
+        if status != 0 { throw ExitCode(status) }
+    }
 }

@@ -1,8 +1,7 @@
 // resume-probe: what resume-agent sees and would do (read-only).
-import ResumeAgentKit
-
-exit(AgentCommand.main(invokedAs: "resume-probe", arguments: Array(CommandLine.arguments.dropFirst())))
-
+import ResumeReports
 #if canImport(Glibc)
 import Glibc
 #endif
+
+exit(ProbeCommand.main(arguments: Array(CommandLine.arguments.dropFirst())))

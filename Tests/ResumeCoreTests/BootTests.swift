@@ -66,23 +66,23 @@ final class DecisionTests: XCTestCase {
     let canRestore: (ImageKind) -> String? = { _ in nil }
 
     func testSkippedAndMissing() {
-        XCTAssertEqual(Decider.decide(search: .skipped(reason: "noresume given"), devices: [], restorable: canRestore),
-                       .bootNormally(reason: "noresume given"))
+        XCTAssertEqual(Decider.decide(search: .skipped(BootReason(.noresume, "noresume given")), devices: [], restorable: canRestore),
+                       .bootNormally(BootReason(.noresume, "noresume given")))
         XCTAssertEqual(Decider.decide(search: .named(.path("/dev/x"), found: nil, waitedSeconds: 30), devices: [], restorable: canRestore),
-                       .bootNormally(reason: "/dev/x did not appear within 30 s"))
+                       .bootNormally(BootReason(.deviceMissing, "/dev/x did not appear within 30 s")))
     }
 
     func testNewestValidImageWinsAndRejectionsDoNotBlockIt() {
         let devices = [
             ProbedDevice(path: "/dev/a", finding: .image(header(.kernel, createdAt: 10))),
-            ProbedDevice(path: "/dev/b", finding: .rejected("chunk 3: stored checksum mismatch")),
+            ProbedDevice(path: "/dev/b", finding: .rejected(BootReason(.imageInvalid, "chunk 3: stored checksum mismatch"))),
             ProbedDevice(path: "/dev/c", finding: .image(header(.segments, createdAt: 20))),
             ProbedDevice(path: "/dev/d", finding: .other(type: "ext4")),
         ]
         guard case let .resume(kind, device, _) = Decider.decide(search: .scanned, devices: devices, restorable: canRestore) else {
             return XCTFail("expected a resume")
         }
-        XCTAssertEqual(kind, .segments)
+        XCTAssertEqual(kind, ImageKind.segments)
         XCTAssertEqual(device, "/dev/c")
     }
 
@@ -96,14 +96,14 @@ final class DecisionTests: XCTestCase {
     }
 
     func testRejectionsAndUnrestorableKindsAreReasons() {
-        XCTAssertEqual(Decider.decide(search: .scanned, devices: [ProbedDevice(path: "/dev/b", finding: .rejected("bad magic"))], restorable: canRestore),
-                       .bootNormally(reason: "no valid resume image (rejected /dev/b: bad magic)"))
+        XCTAssertEqual(Decider.decide(search: .scanned, devices: [ProbedDevice(path: "/dev/b", finding: .rejected(BootReason(.imageInvalid, "bad magic")))], restorable: canRestore),
+                       .bootNormally(BootReason(.imageInvalid, "no valid resume image (rejected /dev/b: bad magic)")))
         XCTAssertEqual(Decider.decide(search: .scanned, devices: [ProbedDevice(path: "/dev/a", finding: .image(header(.snapshot, createdAt: 1)))],
                                       restorable: { _ in "no /dev/snapshot" }),
-                       .bootNormally(reason: "snapshot image on /dev/a cannot be restored: no /dev/snapshot"))
+                       .bootNormally(BootReason(.kindUnsupported, "snapshot image on /dev/a cannot be restored: no /dev/snapshot")))
         XCTAssertEqual(Decider.decide(search: .named(.path("/dev/x"), found: "/dev/x", waitedSeconds: 30),
                                       devices: [ProbedDevice(path: "/dev/x", finding: .other(type: "swap"))], restorable: canRestore),
-                       .bootNormally(reason: "no resume image on /dev/x (/dev/x)"))
+                       .bootNormally(BootReason(.noImage, "no resume image on /dev/x (/dev/x)")))
     }
 }
 

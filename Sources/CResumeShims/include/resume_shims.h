@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "resume_exit.h"
 
 // ioctl numbers (linux/fs.h, linux/suspend_ioctls.h).
 extern const unsigned long resume_BLKGETSIZE64;

@@ -88,9 +88,9 @@ public struct AgentSettings: Sendable, Equatable {
     public static let maxSeconds: UInt32 = 3600
 
     public var noresume = false
+    /// `resume=none`: no resume on this boot (initramfs-tools' meaning).
+    public var resumeNone = false
     public var device: DeviceSpec?
-    /// `resume=` was given but could not be understood.
-    public var unparsedDevice: String?
     /// `resume_offset=`: where the image starts on the device, in 4 KiB pages.
     public var offsetPages: UInt64 = 0
     /// How long to wait for a named device to appear.
@@ -98,7 +98,6 @@ public struct AgentSettings: Sendable, Equatable {
     /// `resumedelay=`: seconds to sleep before probing.
     public var delaySeconds: UInt32 = 0
     public var dryRun = false
-    public var debug = false
     /// Scan every block device when no device is named (`resume_agent.scan=0` turns it off).
     public var scan = true
     /// `resume_agent.timeout=`: the agent gives up after this long and the
@@ -115,18 +114,22 @@ public struct AgentSettings: Sendable, Equatable {
     public init(_ cmdline: KernelCommandLine) {
         noresume = cmdline.has("noresume")
         if let text = cmdline.value("resume") {
-            if text.isEmpty || text == "none" {
-                // resume= (empty) or resume=none names no device: scan.
+            if text == "none" {
+                resumeNone = true
+            } else if text.isEmpty {
+                // resume= (empty) names no device: as if not given.
             } else if let spec = DeviceSpec.parse(text) {
                 device = spec
             } else {
-                unparsedDevice = text
                 warnings.append("resume=\(text) is not a device path, MAJ:MIN or UUID=/LABEL=/PARTLABEL=/PARTUUID=: ignored")
             }
         }
         if let text = cmdline.value("resume_offset") {
             if let pages = UInt64(text), pages < ImageHeader.maxBytes / ImageHeader.pageSize { offsetPages = pages }
             else { warnings.append("resume_offset=\(text) is not a page count: using 0") }
+        }
+        if offsetPages > 0, device == nil {
+            warnings.append("resume_offset=\(offsetPages) without resume=: ignored (an offset is a place on the resume device; scanned devices are read from their start)")
         }
         if device != nil {
             waitSeconds = cmdline.has("resumewait") ? Self.resumewaitSeconds : Self.defaultWaitSeconds
@@ -145,11 +148,23 @@ public struct AgentSettings: Sendable, Equatable {
             else { warnings.append("resume_agent.timeout=\(text) is not a number of seconds in 1...\(2 * Self.maxSeconds): using \(timeoutSeconds)") }
         }
         dryRun = Self.flag(cmdline, "resume_agent.dry_run")
-        debug = Self.flag(cmdline, "resume_agent.debug")
         if cmdline.has("resume_agent.scan") { scan = Self.flag(cmdline, "resume_agent.scan") }
         if let text = cmdline.value("resume_agent.pass") {
             pass = text.split(separator: ",").map(String.init).filter { !$0.isEmpty }
         }
+    }
+
+    /// The slowest restore the watchdog waits for: 4 MiB/s (an old USB 2
+    /// disk or SD card, with decoding under emulation). Below it the agent
+    /// is taken to be stuck.
+    public static let watchdogFloorBytesPerSecond: UInt64 = 4 << 20
+
+    /// The watchdog's budget once an image of `imageBytes` (as stored) has
+    /// been chosen: the look's budget again, plus the image at the floor
+    /// throughput, so a large image on a slow disk is not killed every boot.
+    public func watchdogSeconds(restoring imageBytes: UInt64) -> UInt32 {
+        let extra = min(imageBytes / Self.watchdogFloorBytesPerSecond + 1, UInt64(4 * Self.maxSeconds))
+        return timeoutSeconds + UInt32(extra)
     }
 
     /// `name`, `name=1`, `name=y`, `name=yes`, `name=on` are true.

@@ -1,0 +1,36 @@
+import ResumeCore
+import ResumeSystem
+
+/// "Never lose a boot" lives here: every run of the agent that does not
+/// resume (no image, a refusal, a failure at any step, a dry run) ends in
+/// `handOver`, which brings every offline memory block online and lets the
+/// normal boot go on. A block that refuses is logged and the rest go on;
+/// the boot script onlines whatever the agent could not (and after a crash
+/// or the watchdog).
+enum NormalBoot {
+    static func handOver(_ system: BootSystem, dryRun: Bool, since start: UInt64) {
+        bringMemoryOnline(system, dryRun: dryRun)
+        let elapsed = system.monotonicMilliseconds() - start
+        let peak = (try? system.readText("/proc/self/status")).flatMap { ProcFields.number("VmHWM", in: $0) }
+        system.log("handover after \(elapsed) ms, peak memory \(peak.map(String.init) ?? "unknown") KiB")
+    }
+
+    /// Online every block (a dry run only says how many it would).
+    static func bringMemoryOnline(_ system: BootSystem, dryRun: Bool) {
+        do {
+            if dryRun {
+                let layout = try MemoryHotplug.read(system)
+                let offline = layout.blocks.count - layout.onlineCount
+                system.log("dry run: would online \(offline) memory blocks (\(UInt64(offline) * layout.blockSize >> 20) MiB)")
+                return
+            }
+            let result = try MemoryHotplug.onlineAll(system)
+            for failure in result.failures { system.log("memory: could not online \(failure)") }
+            let layout = result.layout
+            let all = layout.onlineCount == layout.blocks.count ? "all" : "\(layout.onlineCount) of"
+            system.log("memory: \(result.onlined.count) blocks onlined, \(all) \(layout.blocks.count) blocks online (\(layout.onlineMiB) MiB)")
+        } catch {
+            system.log("memory: cannot read \(MemoryHotplug.root): \(error)")
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import ResumeBoot
+import ResumeSystem
+
+/// resume-probe's argument handling (no ArgumentParser: it ships in the
+/// initramfs inside the agent's binary).
+public enum ProbeCommand {
+    public static let usage = """
+    usage: resume-probe [--json] [--cmdline TEXT]
+
+    Shows what resume-agent sees on this machine and what it would do: kernel
+    capabilities, memory blocks, block devices and any resume image on them
+    (and why a device is passed over), the parsed command line, and the
+    decision with its reason. Read-only: it never waits, writes or onlines.
+
+      --json          one JSON document; every reason has a stable "code"
+      --cmdline TEXT  use TEXT instead of /proc/cmdline
+    """
+
+    public static func main(arguments: [String]) -> Int32 {
+        var json = false
+        var cmdline: String?
+        var i = 0
+        while i < arguments.count {
+            switch arguments[i] {
+            case "--json": json = true
+            case "--cmdline":
+                guard i + 1 < arguments.count else { return usageError("--cmdline needs a value") }
+                i += 1
+                cmdline = arguments[i]
+            case "-h", "--help":
+                print(usage)
+                return 0
+            case "--version":
+                print("resume-probe \(AgentCommand.version)")
+                return 0
+            default:
+                return usageError("unknown argument \(arguments[i])")
+            }
+            i += 1
+        }
+        let system = LiveSystem(log: KernelLog(prefix: "resume-probe: ", useKmsg: false))
+        let report = Probe(system: system, cmdline: cmdline).run()
+        print(json ? report.json() : report.text(), terminator: "")
+        return 0
+    }
+
+    static func usageError(_ message: String) -> Int32 {
+        writeStderr("resume-probe: \(message)\n\(usage)\n")
+        return 2
+    }
+}

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ResumeCore
+
+/// Everything the agent and resume-probe ask of the running system. The
+/// live implementation makes the system calls; tests substitute one that
+/// plays the kernel (an in-memory sysfs, block devices, a clock) and
+/// records every write.
+public protocol BootSystem: AnyObject {
+    /// A small proc/sys file (read whole, at most 1 MiB).
+    func readText(_ path: String) throws -> String
+    /// write(2) of `text` to a proc/sys attribute.
+    func writeText(_ path: String, _ text: String) throws
+    /// Names in a directory, sorted, without . and ..
+    func list(_ directory: String) throws -> [String]
+    func exists(_ path: String) -> Bool
+    /// realpath(3): the path with every symlink resolved (sysfs device links).
+    func canonicalPath(_ path: String) -> String?
+    /// A block device or file opened for reading an image at `base`.
+    func openImage(_ path: String, base: UInt64) throws -> any ImageSource
+    /// A block device or file opened read-write, to mark an image consumed.
+    func openImageForUpdate(_ path: String, base: UInt64) throws -> any ImageSink
+    func probe(_ path: String) -> BlockDeviceInfo?
+    func evaluateTag(name: String, value: String) -> String?
+    func monotonicMilliseconds() -> UInt64
+    func sleep(milliseconds: UInt32)
+    /// One line to the console and the kernel log.
+    func log(_ line: String)
+    /// True when / is an initramfs (ramfs or tmpfs with /init).
+    func rootIsInitramfs() -> Bool
+    func kexecFileLoadAvailability() -> SyscallAvailability
+    func kexecLoadAvailability() -> SyscallAvailability
+    func uname() -> (release: String, machine: String)
+
+    // The jump (kexec). Each throws a SystemError carrying errno.
+    /// An in-memory file for a kernel or initrd (memfd_create).
+    func createPayloadFile(_ name: String) throws -> any PayloadFile
+    func kexecFileLoad(kernel: any PayloadFile, initrd: (any PayloadFile)?, cmdline: String) throws
+    func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws
+    /// Unloads any loaded kexec image; never fails.
+    func kexecUnload()
+    /// reboot(LINUX_REBOOT_CMD_KEXEC). Returns only on failure.
+    func kexecJump() -> Error
+
+    /// open(/dev/snapshot, O_WRONLY), to restore a snapshot image.
+    func openSnapshotForRestore() throws -> any SnapshotRestoring
+
+    /// After `seconds`, give up: log it and exit with `ExitStatus.watchdog` (0 disarms).
+    func armWatchdog(seconds: UInt32)
+}
+
+/// Where decoded kernel and initrd bytes go before kexec_file_load.
+public protocol PayloadFile: AnyObject {
+    var size: UInt64 { get }
+    func append(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+extension MemoryFile: PayloadFile {}
+
+/// Whether a system call is there and usable, found by calling it with
+/// arguments the kernel refuses before doing anything (invalid flags).
+public enum SyscallAvailability: String, Sendable {
+    case available, notPermitted = "not permitted", absent
+}

@@ -1,0 +1,239 @@
+import ResumeCore
+import ResumeSystem
+
+/// Plays the kernel for the agent: an in-memory sysfs, block devices
+/// backed by memory, a clock that advances only when the agent sleeps,
+/// and a record of every write and every log line. Any call can be made
+/// to fail (as swift-system's mocking does): name it in `failing`.
+public final class FakeSystem: BootSystem {
+    public var files: [String: String] = [:]
+    public var devices: [String: MemoryImage] = [:]
+    public var blkid: [String: BlockDeviceInfo] = [:]
+    /// What realpath(3) gives for a path (sysfs device links); absent: itself.
+    public var links: [String: String] = [:]
+    /// Devices that appear once the clock reaches the given millisecond.
+    public var appearsAt: [String: UInt64] = [:]
+    public var writes: [(String, String)] = []
+    public var deviceWrites: [String] = []
+    public var logs: [String] = []
+    public var probes: [String] = []
+    public var now: UInt64 = 1_000
+    public var initramfs = true
+    /// Memory blocks whose state write fails (EBUSY-like).
+    public var refusingBlocks: Set<Int> = []
+
+    /// Calls that fail, by name, with their errno: "read /proc/cmdline",
+    /// "write /dev/vdb1", "sync /dev/vdb1", "open-rw /dev/vdb1",
+    /// "kexec_file_load", "kexec_load", "open /dev/snapshot", "freeze",
+    /// "write /sys/power/resume". Each failure is recorded in `events`.
+    public var failing: [String: Int32] = [:]
+
+    public init(onlineBlocks: Int = 4, offlineBlocks: Int = 8, blockSize: UInt64 = 128 << 20) {
+        files["/sys/devices/system/memory/block_size_bytes"] = String(blockSize, radix: 16) + "\n"
+        for i in 0..<(onlineBlocks + offlineBlocks) {
+            files["/sys/devices/system/memory/memory\(i)/state"] = i < onlineBlocks ? "online\n" : "offline\n"
+        }
+        files["/proc/cmdline"] = "console=ttyS0 root=/dev/vda\n"
+        files["/proc/self/status"] = "Name:\tresume-agent\nVmHWM:\t    2184 kB\n"
+        files["/dev/snapshot"] = ""
+        files["/sys/kernel/kexec_loaded"] = "0\n"
+    }
+
+    /// Throws the errno `failing` names for `call`.
+    func check(_ call: String) throws(SystemError) {
+        if let errno = failing[call] {
+            events.append("failed \(call)")
+            throw SystemError(call, errno: errno)
+        }
+    }
+
+    public func addDevice(_ name: String, image: [UInt8] = [UInt8](repeating: 0, count: 8192), info: BlockDeviceInfo = BlockDeviceInfo()) {
+        devices["/dev/\(name)"] = MemoryImage(image)
+        blkid["/dev/\(name)"] = info
+        files["/sys/class/block/\(name)/size"] = "\(max(image.count / 512, 1))\n"
+    }
+
+    func visible(_ path: String) -> Bool { (appearsAt[path] ?? 0) <= now }
+
+    public func readText(_ path: String) throws -> String {
+        try check("read \(path)")
+        guard let text = files[path] else { throw SystemError("open", path: path, errno: 2) }
+        return text
+    }
+
+    public func writeText(_ path: String, _ text: String) throws {
+        try check("write \(path)")
+        writes.append((path, text))
+        if path.hasPrefix("/sys/devices/system/memory/memory"), path.hasSuffix("/state") {
+            let index = Int(path.dropFirst("/sys/devices/system/memory/memory".count).dropLast("/state".count))!
+            if refusingBlocks.contains(index) { throw SystemError("write", path: path, errno: 16) }
+            files[path] = text == "online" ? "online\n" : text
+            return
+        }
+        files[path] = text
+    }
+
+    public func list(_ directory: String) throws -> [String] {
+        let prefix = directory + "/"
+        var names = Set<String>()
+        for key in files.keys where key.hasPrefix(prefix) {
+            let rest = key.dropFirst(prefix.count)
+            let name = String(rest.prefix { $0 != "/" })
+            if directory == "/sys/class/block", !visible("/dev/\(name)") { continue }
+            names.insert(name)
+        }
+        if names.isEmpty && !files.keys.contains(where: { $0.hasPrefix(prefix) }) {
+            throw SystemError("opendir", path: directory, errno: 2)
+        }
+        return names.sorted()
+    }
+
+    public func exists(_ path: String) -> Bool {
+        (devices[path] != nil && visible(path)) || files[path] != nil
+    }
+
+    public func canonicalPath(_ path: String) -> String? { links[path] ?? path }
+
+    public func openImage(_ path: String, base: UInt64) throws -> any ImageSource {
+        try check("open \(path)")
+        guard let image = devices[path], visible(path) else { throw SystemError("open", path: path, errno: 2) }
+        return RecordingDevice(image: image, path: path, system: self)
+    }
+
+    public func openImageForUpdate(_ path: String, base: UInt64) throws -> any ImageSink {
+        try check("open-rw \(path)")
+        guard let image = devices[path], visible(path) else { throw SystemError("open", path: path, errno: 2) }
+        return RecordingDevice(image: image, path: path, system: self)
+    }
+
+    public func probe(_ path: String) -> BlockDeviceInfo? {
+        probes.append(path)
+        return visible(path) ? blkid[path] : nil
+    }
+
+    public func evaluateTag(name: String, value: String) -> String? {
+        blkid.first { path, info in
+            visible(path) && (name == "PARTLABEL" ? info.partLabel == value : name == "UUID" ? info.uuid == value : name == "LABEL" ? info.label == value : info.partUUID == value)
+        }?.key
+    }
+
+    public func monotonicMilliseconds() -> UInt64 { now }
+    public func sleep(milliseconds: UInt32) { now += UInt64(milliseconds) }
+    public func log(_ line: String) { logs.append(line) }
+    public func rootIsInitramfs() -> Bool { initramfs }
+    public func kexecFileLoadAvailability() -> SyscallAvailability { fileLoad }
+    public func kexecLoadAvailability() -> SyscallAvailability { .available }
+    public func uname() -> (release: String, machine: String) { ("6.1.0-test-amd64", "x86_64") }
+
+    // kexec, played: every call lands in `events`, in order.
+    public var events: [String] = []
+    public var kexecError: Int32?
+    public var loadedKernel: [UInt8]?
+    public var loadedInitrd: [UInt8]?
+    public var loadedCmdline: String?
+    public var loadedSegments: [(UInt64, [UInt8], UInt64)] = []
+    public var fileLoad = SyscallAvailability.available
+
+    public func createPayloadFile(_ name: String) throws -> any PayloadFile {
+        try check("memfd_create")
+        return FakePayload()
+    }
+    public func kexecFileLoad(kernel: any PayloadFile, initrd: (any PayloadFile)?, cmdline: String) throws {
+        events.append("kexec_file_load")
+        if let kexecError { throw SystemError("kexec_file_load", errno: kexecError) }
+        try check("kexec_file_load")
+        loadedKernel = (kernel as! FakePayload).bytes
+        loadedInitrd = (initrd as? FakePayload)?.bytes
+        loadedCmdline = cmdline
+        files["/sys/kernel/kexec_loaded"] = "1\n"
+    }
+    public func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws {
+        events.append("kexec_load \(String(entry, radix: 16))")
+        if let kexecError { throw SystemError("kexec_load", errno: kexecError) }
+        try check("kexec_load")
+        loadedSegments = segments.map { ($0.memory, Array($0.buffer), $0.memorySize) }
+        files["/sys/kernel/kexec_loaded"] = "1\n"
+    }
+    public func kexecUnload() {
+        events.append("unload")
+        files["/sys/kernel/kexec_loaded"] = "0\n"
+    }
+
+    public var watchdog: [UInt32] = []
+    public func armWatchdog(seconds: UInt32) { watchdog.append(seconds) }
+
+    public var snapshot = FakeSnapshot()
+    public func openSnapshotForRestore() throws -> any SnapshotRestoring {
+        try check("open /dev/snapshot")
+        events.append("open /dev/snapshot (online blocks: \(memoryStates.filter { $0 == "online" }.count))")
+        snapshot.system = self
+        return snapshot
+    }
+    public func kexecJump() -> Error {
+        events.append("jump")
+        return SystemError("reboot", errno: 22)
+    }
+
+    public var memoryStates: [String] {
+        files.keys.filter { $0.hasSuffix("/state") }.sorted().map { files[$0]!.trimmingCharacters() }
+    }
+}
+
+/// A device that records writes (the agent must never write a device it
+/// only examines).
+public final class RecordingDevice: ImageSource, ImageSink {
+    let image: MemoryImage
+    let path: String
+    unowned let system: FakeSystem
+    init(image: MemoryImage, path: String, system: FakeSystem) {
+        self.image = image
+        self.path = path
+        self.system = system
+    }
+    public var byteCount: UInt64 { image.byteCount }
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws { try image.read(into: buffer, at: offset) }
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        try system.check("write \(path)")
+        system.deviceWrites.append(path)
+        system.events.append("write \(path) at \(offset)")
+        try image.write(bytes, at: offset)
+    }
+    public func sync() throws {
+        try system.check("sync \(path)")
+        system.events.append("sync \(path)")
+    }
+}
+
+public final class FakePayload: PayloadFile {
+    public var bytes: [UInt8] = []
+    public var size: UInt64 { UInt64(bytes.count) }
+    public func append(_ raw: UnsafeRawBufferPointer) throws { bytes += raw }
+}
+
+extension String {
+    public func trimmingCharacters() -> String { String(filter { $0 != "\n" }) }
+}
+
+/// /dev/snapshot opened for restore, played.
+public final class FakeSnapshot: SnapshotRestoring {
+    weak var system: FakeSystem?
+    public var received: [UInt8] = []
+    /// errno for the write that would carry the second page (header check).
+    public var headerErrno: Int32?
+    public init() {}
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        if let headerErrno, received.count + bytes.count > 4096 { throw SystemError("write", path: "/dev/snapshot", errno: headerErrno) }
+        try system?.check("write /dev/snapshot")
+        received += bytes
+    }
+    public func freeze() throws(SystemError) {
+        try system?.check("freeze")
+        system?.events.append("freeze")
+    }
+    public func unfreeze() { system?.events.append("unfreeze") }
+    public func free() { system?.events.append("free") }
+    public func atomicRestore() -> SystemError {
+        system?.events.append("atomic restore")
+        return SystemError("ioctl SNAPSHOT_ATOMIC_RESTORE", errno: 1)
+    }
+}
