@@ -435,10 +435,12 @@ expect_capture()
 }
 
 # captured_disk: CAPTURED_DISK from this run's snapshot scenario, or made
-# now by a capture boot of this scenario ("capture", checked as above).
-# Returns 1, the reason recorded, when there is none.
+# now by a capture boot of this scenario ("capture", checked as above) on
+# the standard VM, whatever memory and devices the scenario gives its own
+# boot. Returns 1, the reason recorded, when there is none.
 captured_disk()
 {
+	local QEMU_MEM="" QEMU_MEMORY=() QEMU_ARGS=()
 	if [ -e "$CAPTURED_DISK" ] && [ "$CAPTURED_DISK" -nt "$AGENT_BINARY" ]; then
 		return 0
 	fi

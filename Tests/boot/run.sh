@@ -9,19 +9,13 @@
 #   SCENARIO: a number (NN) or a name (default: all, in the order of NN);
 #   --list: the scenarios and what each one does.
 #
-# Every boot must end in a normal boot with all memory online (the DIMM's
-# 1 GiB starts offline: memhp_default_state=offline) and, unless the
-# scenario says otherwise, the resume disk unchanged. Each scenario prints
-# its checks and a PASS or FAIL line; serial logs go to build/vm/logs/,
-# timings are appended to build/vm/logs/timings.txt, one row per boot goes
-# to build/vm/logs/boots.tsv, and the last line is "N passed, N failed".
-# Exits non-zero when anything failed.
-#
-# It builds what it boots first (mkimage/build-all.sh, plus what the
-# selected scenarios NEED; each step is skipped when up to date) from
-# build/static/resume-agent (make static) and build/release/resume-image
-# (make build); a missing agent fails every scenario, a disk that cannot be
-# built fails the scenarios that need it.
+# Each scenario prints its checks and a PASS or FAIL line; then the summary
+# and "N passed, N failed" (exit status 1 if any failed). Logs, timings and
+# boots.tsv (a row per boot) go to build/vm/logs/ (Tests/boot/README.md).
+# It first builds what it boots (mkimage/build-all.sh, and what the chosen
+# scenarios NEED; up-to-date steps are skipped) from make static and make
+# build: a missing agent fails every scenario, a disk that cannot be built
+# the scenarios that need it.
 #
 # Environment: BOOT_TIMEOUT (default 120 s per boot), MAX_ROOT_UPTIME
 # (default 30 s), BOOT_LOG_DIR (default build/vm/logs), BOOT_LIVE=1 (serial
@@ -71,10 +65,13 @@ done
 
 # --- prerequisites and the shared build --------------------------------------
 passed=0 failed=0 summary=()
+mkdir -p "$LOG_DIR" "$RUN_DIR"
+: >"$LOG_DIR/boots.tsv"
+: >"$LOG_DIR/results.txt"
 finish()
 {
 	echo
-	printf '%s\n' "${summary[@]}"
+	[ "${#summary[@]}" -eq 0 ] || printf '%s\n' "${summary[@]}" | tee "$LOG_DIR/results.txt"
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 }
@@ -100,8 +97,6 @@ if [ ! -f "$AGENT_BINARY" ] || [ ! -x "$AGENT_BINARY" ]; then
 fi
 echo "boot tests: agent $AGENT_BINARY (sha256 $(sha256sum "$AGENT_BINARY" | cut -c1-12)...), kernel $(detect_kver)"
 
-mkdir -p "$LOG_DIR" "$RUN_DIR"
-: >"$LOG_DIR/boots.tsv"
 "$MKIMAGE_DIR/build-all.sh" kernel initramfs rootfs resume-empty resume-hibernate ||
 	setup_failure "mkimage/build-all.sh failed (see above)"
 # What the selected scenarios NEED beyond that; a target that fails fails
