@@ -59,7 +59,7 @@ for arg in "$@"; do
 		fi
 	done
 	[ -n "$found" ] || { echo "unknown scenario '$arg'; the scenarios are:" >&2 && list >&2 && exit 2; }
-	selected+=("$found")
+	case " ${selected[*]} " in *" $found "*) ;; *) selected+=("$found") ;; esac
 done
 [ $# -gt 0 ] || selected=("${!files[@]}")
 

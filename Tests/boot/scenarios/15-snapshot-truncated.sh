@@ -10,6 +10,10 @@ prepare_disk()
 	local size
 	captured_disk || return 0
 	size="$(inspect_field "$CAPTURED_DISK" image_bytes)"
+	[[ "$size" =~ ^[0-9]+$ ]] || {
+		fail "resume-image inspect cannot read the captured image's size"
+		return 0
+	}
 	make_resume_disk "$1" $((size / 2 / 1048576 + 2))
 	copy_partition "$CAPTURED_DISK" "$1"
 }
