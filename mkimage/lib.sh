@@ -23,6 +23,23 @@ ROOT_LABEL=fastresume-root
 # image (Debian's bzImage, about 8 MiB, plus headers) into the partition.
 RESUME_DISK_MIB=64
 
+# The resume disks' geometry, the one place the scripts and the boot tests
+# take it from. GPT on 512-byte sectors: partition 1 starts at sector 2048
+# (1 MiB) and runs to the last usable sector; the backup GPT (its header
+# and 32 sectors of entries) takes the disk's last 33 sectors. The agent's
+# resume_offset= counts 4 KiB pages from the start of the partition.
+SECTOR_BYTES=512
+RESUME_PART_FIRST_SECTOR=2048
+RESUME_PART_OFFSET=$((RESUME_PART_FIRST_SECTOR * SECTOR_BYTES))
+GPT_BACKUP_SECTORS=33
+PAGE_BYTES=4096
+
+# resume_part_bytes DISK_BYTES: the size of partition 1 on a disk that big.
+resume_part_bytes()
+{
+	echo $((($1 / SECTOR_BYTES - GPT_BACKUP_SECTORS - RESUME_PART_FIRST_SECTOR) * SECTOR_BYTES))
+}
+
 log()
 {
 	echo "mkimage: $*" >&2

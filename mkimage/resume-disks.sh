@@ -40,7 +40,7 @@ CORRUPT_OFFSET=5000
 HIBERNATE_DISK_MIB=512
 
 # make_gpt_disk OUT [MIB]: a disk of MIB (default RESUME_DISK_MIB) MiB with
-# partition 1 named $RESUME_PARTLABEL from sector 2048 (1 MiB) to the end.
+# partition 1 named $RESUME_PARTLABEL from RESUME_PART_FIRST_SECTOR (lib.sh) to the end.
 make_gpt_disk()
 {
 	local out="$1" mib="${2:-$RESUME_DISK_MIB}"
@@ -48,7 +48,7 @@ make_gpt_disk()
 	truncate -s "${mib}M" "$out"
 	# sgdisk talks about the kernel's partition table; it has none here.
 	sgdisk --clear --disk-guid="$DISK_GUID" \
-		--new=1:2048:0 --typecode=1:8300 --partition-guid="1:$PART_GUID" \
+		--new="1:$RESUME_PART_FIRST_SECTOR:0" --typecode=1:8300 --partition-guid="1:$PART_GUID" \
 		--change-name="1:$RESUME_PARTLABEL" "$out" >/dev/null ||
 		die "sgdisk failed on $out"
 }
