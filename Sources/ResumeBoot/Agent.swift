@@ -26,6 +26,9 @@ public struct Agent {
         public var cmdline: String?
         /// Give up after resume_agent.timeout and let the boot script go on.
         public var watchdog = true
+        /// Run before local-top (the boot script's first run): a named
+        /// device that is not there yet is left to the run after local-top.
+        public var early = false
         public init() {}
     }
 
@@ -56,7 +59,7 @@ public struct Agent {
                 system.log("cannot read /proc/cmdline: \(error)")
             }
         }
-        let plan = SearchPlan(system: system, cmdline: cmdlineText, mode: .boot, log: system.log)
+        let plan = SearchPlan(system: system, cmdline: cmdlineText, mode: .boot, deferMissing: options.early, log: system.log)
         let settings = plan.settings
         let dryRun = options.dryRun || settings.dryRun
         system.log("start\(dryRun ? " (dry run: nothing will be changed)" : "")")
@@ -64,6 +67,13 @@ public struct Agent {
         if options.watchdog { system.armWatchdog(seconds: settings.timeoutSeconds) }
 
         let (search, found) = plan.look()
+        if options.early, case let .named(spec, nil, _) = search {
+            // Not a decision yet: the device may be a volume local-top
+            // assembles (LVM, dm-crypt). Nothing done, memory still held.
+            system.log("\(spec) is not there yet: deciding after local-top has assembled stacked devices (LVM, dm-crypt)")
+            if options.watchdog { system.armWatchdog(seconds: 0) }
+            return ExitStatus.deferred
+        }
         var devices = found
         let restorer = Restorer(system: system, settings: settings, cmdline: KernelCommandLine(cmdlineText ?? ""))
         // Decide; a chosen image is decoded and checked in full while it is

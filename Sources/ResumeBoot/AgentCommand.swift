@@ -10,7 +10,7 @@ public enum AgentCommand {
     public static let version = "0.2.0"
 
     public static let usage = """
-    usage: resume-agent [--dry-run] [--any-context] [--cmdline TEXT]
+    usage: resume-agent [--dry-run] [--any-context] [--early] [--cmdline TEXT]
            resume-agent probe [--json] [--cmdline TEXT]   (also run as resume-probe)
            resume-agent --exit-codes | --help | --version
 
@@ -20,14 +20,18 @@ public enum AgentCommand {
       --dry-run       print the decision and change nothing (safe anywhere)
       --any-context   run even though / is not an initramfs
       --cmdline TEXT  use TEXT instead of /proc/cmdline
+      --early         the run before local-top: a resume device that is not
+                      there yet is left for the run after it (exit status 4)
       --exit-codes    print the exit statuses as shell assignments
 
     Kernel parameters (from /proc/cmdline; resume-agent(8) says more):
       noresume                 do not resume; bring memory online and boot
       resume=DEV               the resume device: /dev/..., MAJ:MIN, UUID=,
                                LABEL=, PARTLABEL=, PARTUUID=; resume=none:
-                               no resume. Without it the agent scans every
-                               fixed disk (never removable or USB devices)
+                               no resume. Without it, RESUME= from
+                               initramfs-tools' configuration; without
+                               either the agent scans every fixed disk
+                               (never removable or USB devices)
       resume_offset=PAGES      the image starts this many 4 KiB pages into
                                the resume= device
       resumewait               wait up to 300 s for the resume= device
@@ -44,18 +48,20 @@ public enum AgentCommand {
       resume_agent.init=PATH   as PID 1: the init to exec afterwards
 
     Exit status: 0 the boot goes on (memory online); 2 refused to run;
-    3 the watchdog gave up (the boot script onlines memory).
+    3 the watchdog gave up (the boot script onlines memory); 4 (--early)
+    deferred to the run after local-top.
     """
 
     /// Runs the agent from `arguments` (argv without argv[0]).
     public static func main(arguments: [String]) -> Int32 {
-        var dryRun = false, anyContext = false
+        var dryRun = false, anyContext = false, early = false
         var cmdline: String?
         var i = 0
         while i < arguments.count {
             switch arguments[i] {
             case "--dry-run": dryRun = true
             case "--any-context": anyContext = true
+            case "--early": early = true
             case "--cmdline":
                 guard i + 1 < arguments.count else { return usageError("--cmdline needs a value") }
                 i += 1
@@ -78,6 +84,7 @@ public enum AgentCommand {
         options.dryRun = dryRun
         options.anyContext = anyContext
         options.cmdline = cmdline
+        options.early = early
         // From a shell (dry run, trying it out) nobody is there to go on.
         options.watchdog = !dryRun
         // A dry run from a shell should not fill the kernel log.

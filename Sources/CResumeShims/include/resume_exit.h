@@ -14,5 +14,9 @@
 /// The watchdog fired (resume_agent.timeout): the agent gave up mid-way;
 /// the boot script brings memory online.
 #define RESUME_EXIT_WATCHDOG 3
+/// --early (before local-top): the resume device is not there yet (it may
+/// be an LVM or dm-crypt volume local-top assembles), so the decision waits
+/// for the run after local-top. Nothing was done; memory stays offline.
+#define RESUME_EXIT_DEFERRED 4
 
 #endif

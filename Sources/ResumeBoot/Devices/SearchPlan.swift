@@ -19,14 +19,34 @@ public struct SearchPlan {
     public let cmdline: String?
     public let settings: AgentSettings
     let mode: Mode
+    /// Before local-top: a named device that is not there is not waited
+    /// for (the agent defers to its run after local-top).
+    let deferMissing: Bool
     let log: (String) -> Void
 
-    public init(system: BootSystem, cmdline: String?, mode: Mode, log: @escaping (String) -> Void = { _ in }) {
+    public init(system: BootSystem, cmdline: String?, mode: Mode, deferMissing: Bool = false,
+                log: @escaping (String) -> Void = { _ in }) {
         self.system = system
         self.cmdline = cmdline
-        settings = AgentSettings(KernelCommandLine(cmdline ?? ""))
+        settings = AgentSettings(KernelCommandLine(cmdline ?? ""), configuredResume: Self.configuredResume(system))
         self.mode = mode
+        self.deferMissing = deferMissing
         self.log = log
+    }
+
+    /// RESUME from initramfs-tools' configuration: the initramfs' /conf at
+    /// boot; on a booted system (resume-probe), /etc/initramfs-tools, which
+    /// the next initramfs will carry.
+    static func configuredResume(_ system: BootSystem) -> String? {
+        for root in ["/conf", "/etc/initramfs-tools"] where system.exists("\(root)/initramfs.conf") {
+            var files: [String] = []
+            if let text = try? system.readText("\(root)/initramfs.conf") { files.append(text) }
+            for name in (try? system.list("\(root)/conf.d")) ?? [] {
+                if let text = try? system.readText("\(root)/conf.d/\(name)") { files.append(text) }
+            }
+            return InitramfsConfig.resume(fromFiles: files)
+        }
+        return nil
     }
 
     /// Where the image starts on the resume device (`resume_offset=`).
@@ -43,17 +63,18 @@ public struct SearchPlan {
             return (.skipped(BootReason(.noresume, "noresume given")), [])
         }
         if settings.resumeNone {
-            log("resume=none: not probing")
-            return (.skipped(BootReason(.noresume, "resume=none given")), [])
+            log("\(settings.deviceSource)none: not probing")
+            return (.skipped(BootReason(.noresume, "\(settings.deviceSource)none given")), [])
         }
         if mode == .boot, settings.delaySeconds > 0 {
             log("resumedelay: waiting \(settings.delaySeconds) s before probing")
             system.sleep(milliseconds: settings.delaySeconds * 1000)
         }
         if let spec = settings.device {
+            if settings.deviceSource == "RESUME=" { log("resume device from initramfs-tools' configuration: RESUME=\(spec)") }
             var path = DeviceDiscovery.locate(spec, system)
             var waited: UInt32 = 0
-            if path == nil, mode == .boot {
+            if path == nil, mode == .boot, !deferMissing {
                 waited = settings.waitSeconds
                 log("waiting up to \(waited) s for \(spec)")
                 path = DeviceDiscovery.wait(for: spec, seconds: waited, system)

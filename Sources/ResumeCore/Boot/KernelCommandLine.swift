@@ -88,9 +88,13 @@ public struct AgentSettings: Sendable, Equatable {
     public static let maxSeconds: UInt32 = 3600
 
     public var noresume = false
-    /// `resume=none`: no resume on this boot (initramfs-tools' meaning).
+    /// `resume=none` (or RESUME=none in initramfs-tools' configuration):
+    /// no resume on this boot, as initramfs-tools takes it.
     public var resumeNone = false
     public var device: DeviceSpec?
+    /// Where the resume device was named: "resume=" (the command line) or
+    /// "RESUME=" (initramfs-tools' configuration).
+    public var deviceSource = "resume="
     /// `resume_offset=`: where the image starts on the device, in 4 KiB pages.
     public var offsetPages: UInt64 = 0
     /// How long to wait for a named device to appear.
@@ -111,9 +115,17 @@ public struct AgentSettings: Sendable, Equatable {
 
     public init() {}
 
-    public init(_ cmdline: KernelCommandLine) {
+    /// `configuredResume`: RESUME from initramfs-tools' configuration
+    /// (`InitramfsConfig`), which counts only when the command line has no
+    /// `resume=`, exactly as initramfs-tools' /init takes it.
+    public init(_ cmdline: KernelCommandLine, configuredResume: String? = nil) {
         noresume = cmdline.has("noresume")
-        if let text = cmdline.value("resume") {
+        var resumeText = cmdline.value("resume")
+        if resumeText == nil, let configuredResume, configuredResume != "auto" {
+            resumeText = configuredResume
+            deviceSource = "RESUME="
+        }
+        if let text = resumeText {
             if text == "none" {
                 resumeNone = true
             } else if text.isEmpty {
@@ -121,7 +133,7 @@ public struct AgentSettings: Sendable, Equatable {
             } else if let spec = DeviceSpec.parse(text) {
                 device = spec
             } else {
-                warnings.append("resume=\(text) is not a device path, MAJ:MIN or UUID=/LABEL=/PARTLABEL=/PARTUUID=: ignored")
+                warnings.append("\(deviceSource)\(text) is not a device path, MAJ:MIN or UUID=/LABEL=/PARTLABEL=/PARTUUID=: ignored")
             }
         }
         if let text = cmdline.value("resume_offset") {

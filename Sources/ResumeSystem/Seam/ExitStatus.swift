@@ -7,6 +7,7 @@ public enum ExitStatus {
     public static let noInit = Int32(RESUME_EXIT_NO_INIT)
     public static let refused = Int32(RESUME_EXIT_REFUSED)
     public static let watchdog = Int32(RESUME_EXIT_WATCHDOG)
+    public static let deferred = Int32(RESUME_EXIT_DEFERRED)
 
     /// `resume-agent --exit-codes`: the list as shell assignments, which the
     /// initramfs hook stores for the boot script and the boot tests read.
@@ -16,6 +17,7 @@ public enum ExitStatus {
         RESUME_EXIT_NO_INIT=\(noInit)
         RESUME_EXIT_REFUSED=\(refused)
         RESUME_EXIT_WATCHDOG=\(watchdog)
+        RESUME_EXIT_DEFERRED=\(deferred)
 
         """
     }
