@@ -8,12 +8,14 @@
 #   DIR/usr/local/sbin/resume-agent                           (the binary)
 #   DIR/etc/initramfs-tools/hooks/resume-agent                (the hook)
 #   DIR/etc/initramfs-tools/scripts/init-premount/resume-agent (boot script)
+#   DIR/etc/initramfs-tools/scripts/local-premount/fastresume  (the same
+#   DIR/etc/initramfs-tools/scripts/init-bottom/fastresume     script)
 # then, when DIR is / and --no-update is not given, regenerates the
 # initramfs of every installed kernel (update-initramfs -u -k all), since
 # the agent only runs from an initramfs that contains it.
 #
 # Running it twice is harmless: files are replaced in place. --uninstall
-# removes the same three files (and regenerates the initramfs so that the
+# removes the same five files (and regenerates the initramfs so that the
 # agent is gone from it too). --root DIR works on another tree (an image
 # being built, or a test directory) and never runs update-initramfs.
 set -euo pipefail
@@ -84,6 +86,9 @@ prefix="${root%/}"
 bin_dst="$prefix/usr/local/sbin/resume-agent"
 hook_dst="$prefix/etc/initramfs-tools/hooks/resume-agent"
 script_dst="$prefix/etc/initramfs-tools/scripts/init-premount/resume-agent"
+# The boot script's later stages: the same file (it looks at where it runs).
+stage_dsts=("$prefix/etc/initramfs-tools/scripts/local-premount/fastresume"
+	"$prefix/etc/initramfs-tools/scripts/init-bottom/fastresume")
 
 if [ "$root" = / ] && [ "$(id -u)" -ne 0 ]; then
 	die "installing into / needs root (or use --root DIR)"
@@ -116,13 +121,12 @@ install)
 	install -D -m 0755 "$binary" "$bin_dst"
 	install -D -m 0755 "$here/hooks/resume-agent" "$hook_dst"
 	install -D -m 0755 "$here/scripts/init-premount/resume-agent" "$script_dst"
-	echo "install.sh: installed $bin_dst"
-	echo "install.sh: installed $hook_dst"
-	echo "install.sh: installed $script_dst"
+	for f in "${stage_dsts[@]}"; do install -D -m 0755 "$here/scripts/init-premount/resume-agent" "$f"; done
+	for f in "$bin_dst" "$hook_dst" "$script_dst" "${stage_dsts[@]}"; do echo "install.sh: installed $f"; done
 	update_initramfs
 	;;
 uninstall)
-	for f in "$script_dst" "$hook_dst" "$bin_dst"; do
+	for f in "${stage_dsts[@]}" "$script_dst" "$hook_dst" "$bin_dst"; do
 		if [ -e "$f" ] || [ -L "$f" ]; then
 			rm -f "$f"
 			echo "install.sh: removed $f"

@@ -26,6 +26,7 @@ inputs=(
 	"$MKIMAGE_DIR/initramfs.sh"
 	"$MKIMAGE_DIR/initramfs-conf/initramfs.conf"
 	"$MKIMAGE_DIR/initramfs-conf/modules"
+	"$MKIMAGE_DIR/initramfs-conf/hooks/zz-test-no-host-resume"
 	"$hook" "$script" "$AGENT_BINARY"
 	"/boot/config-$kver" "/lib/modules/$kver/modules.dep"
 )
@@ -40,10 +41,13 @@ log "initramfs $kver: building with mkinitramfs -d $conf (agent: $AGENT_BINARY)"
 # The private config dir: what /etc/initramfs-tools holds on a machine
 # where initramfs/install.sh has run, plus our initramfs.conf and modules.
 rm -rf "$conf"
-mkdir -p "$conf/hooks" "$conf/scripts/init-premount" "$conf/conf.d"
+mkdir -p "$conf/hooks" "$conf/scripts/init-premount" "$conf/scripts/local-premount" "$conf/scripts/init-bottom" "$conf/conf.d"
 cp "$MKIMAGE_DIR/initramfs-conf/initramfs.conf" "$MKIMAGE_DIR/initramfs-conf/modules" "$conf/"
 install -m 0755 "$hook" "$conf/hooks/resume-agent"
+install -m 0755 "$MKIMAGE_DIR/initramfs-conf/hooks/zz-test-no-host-resume" "$conf/hooks/"
 install -m 0755 "$script" "$conf/scripts/init-premount/resume-agent"
+install -m 0755 "$script" "$conf/scripts/local-premount/fastresume"
+install -m 0755 "$script" "$conf/scripts/init-bottom/fastresume"
 
 # mkinitramfs works in $TMPDIR (default /var/tmp); keep it inside build/.
 mkdir -p "$VM_DIR/tmp"
@@ -55,12 +59,24 @@ TMPDIR="$VM_DIR/tmp" RESUME_AGENT_BINARY="$AGENT_BINARY" \
 # Check that the pieces the boot depends on are really in it.
 listing="$(lsinitramfs "$out.tmp")"
 for want in usr/sbin/resume-agent usr/sbin/resume-probe \
-	scripts/init-premount/resume-agent conf/modules; do
+	scripts/init-premount/resume-agent scripts/local-premount/fastresume \
+	scripts/init-bottom/fastresume conf/resume-agent-exit-codes conf/modules; do
 	grep -qx "$want" <<<"$listing" || die "initramfs lacks $want"
 done
 for mod in virtio_pci virtio_blk ext4; do
 	grep -q "/${mod}\.ko\$" <<<"$listing" || die "initramfs lacks the $mod module"
 done
+
+# The second run must come before initramfs-tools' own resume.
+unpacked="$VM_DIR/tmp/initramfs-unpacked"
+rm -rf "$unpacked"
+unmkinitramfs "$out.tmp" "$unpacked" || die "unmkinitramfs failed"
+order="$(find "$unpacked" -path '*/scripts/local-premount/ORDER' -exec cat {} + | tr '\n' ' ')"
+rm -rf "$unpacked"
+case "$order" in
+*fastresume*resume*) ;;
+*) die "local-premount/fastresume does not run before local-premount/resume (ORDER: $order)" ;;
+esac
 
 mv "$out.tmp" "$out"
 mark_built "$out" "$key"

@@ -8,13 +8,15 @@ run()
 	local root="$RUN_DIR/install-root" out="$LOG_DIR/install-script.log"
 	local installer="$REPO_ROOT/initramfs/install.sh" conf listing
 	local files=(usr/local/sbin/resume-agent etc/initramfs-tools/hooks/resume-agent
-		etc/initramfs-tools/scripts/init-premount/resume-agent)
+		etc/initramfs-tools/scripts/init-premount/resume-agent
+		etc/initramfs-tools/scripts/local-premount/fastresume
+		etc/initramfs-tools/scripts/init-bottom/fastresume)
 	echo
 	echo "--- install-script: initramfs/install.sh --root $root (output: $out)"
 	rm -rf "$root" "$out"
 	mkdir -p "$root"
 	expect "install.sh --root installs" run_logged "$out" "$installer" --root "$root" --binary "$AGENT_BINARY"
-	expect "the binary, hook and boot script are installed, mode 0755" installed_755 "$root" "${files[@]}"
+	expect "the binary, hook and boot script (three stages) are installed, mode 0755" installed_755 "$root" "${files[@]}"
 	expect "the installed files are the repository's" \
 		cmp -s "$root/${files[2]}" "$REPO_ROOT/initramfs/scripts/init-premount/resume-agent"
 	expect "installing again succeeds (idempotent)" run_logged "$out" "$installer" --root "$root" --binary "$AGENT_BINARY"
@@ -29,10 +31,11 @@ run()
 		mkinitramfs -d "$conf" -o "$RUN_DIR/install-initrd.img" "$(cat "$VM_DIR/kver")"
 	listing="$(lsinitramfs "$RUN_DIR/install-initrd.img" 2>/dev/null || true)"
 	expect "that initramfs has /sbin/resume-agent, the resume-probe link and the boot script" \
-		lists_all "$listing" usr/sbin/resume-agent usr/sbin/resume-probe scripts/init-premount/resume-agent
+		lists_all "$listing" usr/sbin/resume-agent usr/sbin/resume-probe scripts/init-premount/resume-agent \
+		scripts/local-premount/fastresume scripts/init-bottom/fastresume
 	rm -f "$conf/initramfs.conf" "$conf/modules"
 	expect "install.sh --uninstall succeeds" run_logged "$out" "$installer" --root "$root" --uninstall
-	expect "and removes all three files" none_exist "$root" "${files[@]}"
+	expect "and removes all five files" none_exist "$root" "${files[@]}"
 }
 
 # run_logged LOG CMD...: run CMD with its output appended to LOG.
