@@ -374,7 +374,7 @@ public struct ImageHeader: Sendable, Equatable {
             throw .field("signature type", "\(sigType) is not supported by format 1.\(minor)")
         }
         guard b.bytes[(Offset.signature + used)...].allSatisfy({ $0 == 0 }) else {
-            throw .field("signature area", "bytes after the signature are not zero")
+            throw .field("signature area", used == 0 ? "is not zero in an unsigned image" : "bytes after the signature are not zero")
         }
         try h.validateLayout()
         // Every byte is accounted for by a field: the header re-encodes to
