@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 STATIC_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-static
-DEB_PACKAGES := libblkid-dev liblz4-dev lz4 qemu-system-x86 qemu-utils linux-image-amd64 initramfs-tools \
+DEB_PACKAGES := libblkid-dev liblz4-dev libsodium-dev libxxhash-dev lz4 qemu-system-x86 qemu-utils linux-image-amd64 initramfs-tools \
 	busybox-static gdisk cpio e2fsprogs zstd kmod util-linux fdisk binutils bc python3
 
 .PHONY: all deps build static test unit fuzz cli-test boot-test demo check clean

@@ -32,8 +32,13 @@ let package = Package(
                        providers: [.apt(["libblkid-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4",
                        providers: [.apt(["liblz4-dev"])]),
+        // Ed25519, SHA-256 and BLAKE2b (libsodium); XXH64 and XXH3 (libxxhash). Linked statically into the agent.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium",
+                       providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash",
+                       providers: [.apt(["libxxhash-dev"])]),
         .target(name: "CResumeShims"),
-        .target(name: "ResumeCore", dependencies: ["CLZ4"], swiftSettings: lean),
+        .target(name: "ResumeCore", dependencies: ["CLZ4", "CSodium", "CXXHash"], swiftSettings: lean),
         .target(name: "ResumeSystem", dependencies: [
             "ResumeCore", "CBlkid", "CResumeShims",
             .product(name: "SystemPackage", package: "swift-system"),

@@ -28,6 +28,8 @@ public enum SnapshotCapture {
         public var preferredImageSize: UInt?
         public var chunkSize = ImageHeader.defaultChunkSize
         public var reusable = false
+        /// Sign the image (read before anything is frozen).
+        public var signer: SigningKey?
         public init(target: String) { self.target = target }
     }
 
@@ -80,14 +82,14 @@ public enum SnapshotCapture {
             return .failed("\(error)")
         }
         // The system is frozen and the image is in memory: save it.
-        let outcome = save(snapshot, into: target, header: header, log: log)
+        let outcome = save(snapshot, into: target, header: header, signer: options.signer, log: log)
         snapshot.free()
         snapshot.unfreeze()
         return outcome
     }
 
     /// Writes the image into `target`, then powers off. Returns only on failure.
-    static func save(_ snapshot: SnapshotDevice, into target: DeviceFile, header: ImageHeader,
+    static func save(_ snapshot: SnapshotDevice, into target: DeviceFile, header: ImageHeader, signer: SigningKey?,
                      log: (String) -> Void) -> Outcome {
         let size: UInt64
         do { size = try snapshot.imageSize() } catch { return .failed("\(error)") }
@@ -96,7 +98,7 @@ public enum SnapshotCapture {
         guard needed <= target.byteCount else {
             return .failed("not enough room on \(target.path): the image may need \(needed) bytes, the device has \(target.byteCount)")
         }
-        var writer = ImageWriter(sink: target, header: header)
+        var writer = ImageWriter(sink: target, header: header, signer: signer)
         do {
             var stream = snapshot
             try writer.append(.stream, from: &stream)

@@ -22,7 +22,8 @@ struct ResumeImage: ParsableCommand {
         abstract: "Make, inspect, verify and invalidate resume images.",
         discussion: "Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.",
         version: AgentCommand.version,
-        subcommands: [Create.self, Capture.self, Inspect.self, Verify.self, Extract.self, Invalidate.self, BenchRestore.self])
+        subcommands: [Create.self, Capture.self, Inspect.self, Verify.self, Extract.self, Invalidate.self, Keygen.self,
+                      BenchRestore.self])
 }
 
 struct Create: ParsableCommand {
@@ -38,6 +39,8 @@ struct CreateOptions: ParsableArguments {
     var chunkSize: UInt32 = ImageHeader.defaultChunkSize
     @Flag(help: "Write over a block device even where libblkid sees a filesystem, swap or partition table (erasing those signatures).")
     var force = false
+    @Option(name: .customLong("sign"), help: "Sign the image with this secret key file (from `resume-image keygen`).")
+    var signKey: String?
     @Argument(help: "The image to write: a regular file or a block device.")
     var output: String
 
@@ -61,8 +64,9 @@ struct CreateOptions: ParsableArguments {
 
     /// Writes `entries` (type, input, placement) and reports the result.
     func write(_ header: ImageHeader, _ entries: [(EntryType, String?, [UInt8]?, UInt64, UInt64)]) throws {
+        let signer = try signKey.map { try KeyFiles.signingKey($0) }
         let file = try openOutput()
-        var writer = ImageWriter(sink: file, header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs))
+        var writer = ImageWriter(sink: file, header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs), signer: signer)
         let progress = Progress(enabled: isatty(2) == 1)
         for (type, path, bytes, address, memory) in entries {
             if let path {
@@ -79,7 +83,7 @@ struct CreateOptions: ParsableArguments {
         let h = try writer.finish()
         progress.done()
         try file.truncate(to: h.imageSize)
-        print("wrote \(h.kind.name) image to \(output): \(h.rawTotal) bytes raw, \(h.imageSize) bytes (\(ImageSummary.ratio(h.rawTotal, h.storedTotal))), \(h.chunkCount) chunks")
+        print("wrote \(h.kind.name) image to \(output): \(h.rawTotal) bytes raw, \(h.imageSize) bytes (\(ImageSummary.ratio(h.rawTotal, h.storedTotal))), \(h.chunkCount) chunks\(h.signature.map { ", signed by key \($0.keyID)" } ?? "")")
     }
 }
 
@@ -161,11 +165,15 @@ struct Capture: ParsableCommand {
     var imageSize: UInt?
     @Flag(help: "The image may be resumed more than once (default: one-shot).") var reusable = false
     @Flag(help: "Write over TARGET even where libblkid sees a filesystem, swap or partition table.") var force = false
+    @Option(name: .customLong("sign"), help: "Sign the image with this secret key file (from `resume-image keygen`).")
+    var signKey: String?
     @Argument(help: "Where the image goes: a partition (/dev/...) or PARTLABEL=, PARTUUID=, LABEL=, UUID=.")
     var target: String
 
     func run() throws {
         var options = SnapshotCapture.Options(target: target)
+        // The key is read now, before anything is frozen.
+        options.signer = try signKey.map { try KeyFiles.signingKey($0) }
         options.force = force
         options.reusable = reusable
         options.preferredImageSize = imageSize.map { $0 << 20 }
@@ -186,11 +194,26 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let reader = try ImageReader(source: try DeviceFile(path: source))
         try reader.checkTable()
+        let h = reader.header
+        let keyID = h.signature.map { String(describing: $0.keyID) }
+        let format = "\(ImageHeader.versionMajor).\(h.formatMinor)"
         if json {
-            print(ImageSummary.json(reader.header).render())
+            var summary = ImageSummary.json(h)
+            if case var .object(fields) = summary {
+                // The header's own version, its chunk hash and signer.
+                fields = fields.map { $0.0 == "format_version" ? ($0.0, .string(format)) : $0 }
+                fields.append(("chunk_hash", .string(h.chunkHash.name)))
+                fields.append(("signature_key_id", keyID.map { .string($0) } ?? .null))
+                summary = .object(fields)
+            }
+            print(summary.render())
         } else {
             print("\(source):")
-            ImageSummary.text(reader.header).forEach { print("  " + $0) }
+            var lines = ImageSummary.text(h).map { $0.hasPrefix("format:") ? "format:      \(format)" : $0 }
+            let at = (lines.firstIndex { $0.hasPrefix("chunks:") } ?? lines.count - 1) + 1
+            lines.insert("chunk hash:  \(h.chunkHash.name)", at: at)
+            lines.insert("signature:   \(keyID.map { "Ed25519, key \($0)" } ?? "none")", at: at + 1)
+            lines.forEach { print("  " + $0) }
             if reader.header.kind == .kernel, let version = try kernelVersion(reader) { print("  kernel version: \(version)") }
         }
     }
@@ -206,16 +229,27 @@ struct Inspect: ParsableCommand {
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check everything a restore would: header, state, table and every chunk. Exit 0 valid, 1 not (reason on stderr).")
     @Option(help: "Decoding threads (default: the online CPUs).") var threads: Int = WorkerPool.onlineCPUs
+    @Option(name: .customLong("key"), help: "Accept only an image signed by this public key file (.pub); repeat for several.")
+    var keys: [String] = []
     @Argument(help: "A regular file or block device.") var source: String
 
     func run() throws {
+        let trusted = try keys.map { try KeyFiles.publicKey($0) }
         let reader = try ImageReader(source: try DeviceFile(path: source))
         try reader.requireValidState()
+        var signer = ""
+        if !trusted.isEmpty {
+            do {
+                signer = ", signed by key \(try SignatureCheck.verify(reader.header, trustedKeys: trusted).keyID)"
+            } catch {
+                throw Failure("\(source): \(error)")
+            }
+        }
         let progress = Progress(enabled: isatty(2) == 1)
         let pool = WorkerPool(threads: threads)
         try reader.verifyContents(pool: pool) { done in progress.update("verify", done, reader.header.rawTotal) }
         progress.done()
-        print("\(source): valid \(reader.header.kind.name) image, \(reader.header.rawTotal) bytes in \(reader.header.chunkCount) chunks")
+        print("\(source): valid \(reader.header.kind.name) image, \(reader.header.rawTotal) bytes in \(reader.header.chunkCount) chunks\(signer)")
     }
 }
 
@@ -264,6 +298,53 @@ struct Invalidate: ParsableCommand {
     }
 }
 
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make an Ed25519 key pair for signing images: NAME (secret, mode 0600) and NAME.pub.",
+        discussion: """
+        Sign with `create ... --sign NAME`. Put NAME.pub in /etc/fastresume/keys/ on the machine that \
+        resumes: the initramfs hook copies that directory, and the agent then accepts only images signed \
+        by one of those keys. Key files are specified in docs/FORMAT.md.
+        """)
+    @Flag(help: "Overwrite existing key files.") var force = false
+    @Argument(help: "Where the secret key goes; the public key goes to NAME.pub.") var name: String
+
+    func run() throws {
+        let key = try SigningKey.generate()
+        try KeyFiles.write(name, key.fileText, mode: 0o600, force: force)
+        try KeyFiles.write(name + ".pub", key.publicKey.fileText, mode: 0o644, force: force)
+        print("wrote \(name) (secret) and \(name).pub: key id \(key.publicKey.keyID)")
+    }
+}
+
+/// Reading and writing key files (small text files; the formats are ResumeCore's).
+enum KeyFiles {
+    static func read(_ path: String) throws -> String {
+        let file = try DeviceFile(path: path)
+        guard file.byteCount <= 4096 else { throw Failure("\(path): \(file.byteCount) bytes is too large for a key file") }
+        return String(decoding: try FileInput(path: path).prefix(4096), as: UTF8.self)
+    }
+    static func signingKey(_ path: String) throws -> SigningKey {
+        do { return try SigningKey(fileText: try read(path)) } catch let error as KeyFileError { throw Failure("\(path): \(error)") }
+    }
+    static func publicKey(_ path: String) throws -> PublicKey {
+        do { return try PublicKey(fileText: try read(path)) } catch let error as KeyFileError { throw Failure("\(path): \(error)") }
+    }
+    static func write(_ path: String, _ text: String, mode: mode_t, force: Bool) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), mode)
+        guard fd >= 0 else {
+            let reason = errno == EEXIST ? "exists (use --force to overwrite)" : String(cString: strerror(errno))
+            throw Failure("\(path): \(reason)")
+        }
+        defer { close(fd) }
+        if force { fchmod(fd, mode) }
+        let bytes = Array(text.utf8)
+        guard bytes.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) == bytes.count, fsync(fd) == 0 else {
+            throw Failure("\(path): write failed: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
 /// "\rkernel: 12 / 40 MiB" on a terminal, at most every 1 MiB step.
 final class Progress {
     let enabled: Bool
@@ -298,7 +379,8 @@ do {
 } catch let error as ValidationError {
     stderrLine(error.message)
     exit(2)
-} catch let error where error is Failure || error is FormatError || error is SystemError || error is ELFExecutable.ParseError {
+} catch let error where error is Failure || error is FormatError || error is SystemError || error is ELFExecutable.ParseError
+            || error is KeyFileError || error is SignatureFailure {
     stderrLine("\(error)")
     exit(1)
 } catch {

@@ -153,11 +153,54 @@ final class TrustTests: XCTestCase {
         XCTAssertTrue(other.logs.contains { $0.hasPrefix("warning: resume_offset=256 without resume=: ignored") }, "\(other.logs)")
     }
 
-    func testImageTextCannotForgeLogLines() throws {
+    /// Text read from a device is data (the format now refuses control
+    /// characters in an image's own strings; a device's label is another way in).
+    func testDeviceTextCannotForgeLogLines() throws {
         let system = FakeSystem()
-        system.addDevice("vdb1", image: try Images.snapshot(release: "6.1\ndecision: resume"))
-        boot(system, "")
-        XCTAssertFalse(system.logs.contains { $0.contains("\n") }, "\(system.logs)")
-        XCTAssertTrue(system.logs.contains { $0.contains("made by kernel 6.1\\x0adecision: resume, this is") }, "\(system.logs)")
+        var info = BlockDeviceInfo()
+        info.type = "ext4\ndecision: resume"
+        system.addDevice("vdb1", image: try Images.kernel(), info: info)
+        boot(system, "resume=/dev/vdb1")
+        XCTAssertTrue(system.logs.contains("rejected /dev/vdb1: image magic, but libblkid also sees TYPE=ext4\\x0adecision: resume there"), "\(system.logs)")
+    }
+}
+
+/// Signed images: with keys in the initramfs, only images they vouch for.
+final class SignedImageTests: XCTestCase {
+    func system(image: [UInt8], trusted: [SigningKey]) throws -> FakeSystem {
+        let system = FakeSystem()
+        system.addDevice("vdb1", image: image)
+        for (i, key) in trusted.enumerated() { system.files["/etc/fastresume/keys/k\(i).pub"] = key.publicKey.fileText }
+        system.files["/proc/cmdline"] = "resume=/dev/vdb1"
+        return system
+    }
+
+    func testAnImageSignedByATrustedKeyIsRestored() throws {
+        let key = try Images.key(1)
+        let system = try system(image: try Images.kernel(signer: key), trusted: [key])
+        _ = Agent(system: system, options: Agent.Options()).run()
+        XCTAssertTrue(system.logs.contains("decision: resume kernel image on /dev/vdb1"), "\(system.logs)")
+        XCTAssertTrue(system.events.contains("jump"))
+    }
+
+    func testUnsignedAndForeignImagesAreRefusedBeforeAnythingIsLoaded() throws {
+        let key = try Images.key(1), other = try Images.key(2)
+        for (image, why) in [(try Images.kernel(), "image is not signed, and only signed images are trusted"),
+                             (try Images.kernel(signer: other), "image is signed by key \(other.publicKey.keyID), which is not trusted")] {
+            let system = try system(image: image, trusted: [key])
+            _ = Agent(system: system, options: Agent.Options()).run()
+            XCTAssertTrue(system.events.isEmpty, "\(system.events)")
+            XCTAssertTrue(system.logs.contains("rejected /dev/vdb1: \(why)"), "\(system.logs)")
+            XCTAssertTrue(system.logs.contains("decision: boot normally: no valid resume image (rejected /dev/vdb1: \(why))"), "\(system.logs)")
+            XCTAssertTrue(system.memoryStates.allSatisfy { $0 == "online" })
+        }
+    }
+
+    func testAnUnreadableKeyFileStillMeansOnlySignedImages() throws {
+        let system = try system(image: try Images.kernel(), trusted: [])
+        system.files["/etc/fastresume/keys/broken.pub"] = "not a key\n"
+        _ = Agent(system: system, options: Agent.Options()).run()
+        XCTAssertTrue(system.events.isEmpty, "\(system.events)")
+        XCTAssertTrue(system.logs.contains { $0.hasPrefix("warning: trusted key /etc/fastresume/keys/broken.pub: ") }, "\(system.logs)")
     }
 }

@@ -5,7 +5,12 @@ import XCTest
 /// structural rule rejects with an error naming the field.
 final class CorruptionTests: XCTestCase {
     func testFlippingAnyByteOfSmallImagesFailsVerify() throws {
-        for image in [try TestImages.kernelImage(), try TestImages.segmentsImage(), try TestImages.snapshotImage()] {
+        // Every kind in the format written today; the kernel image (the
+        // largest header use) also as 1.0 and signed.
+        var images = [try TestImages.kernelImage(), try TestImages.segmentsImage(), try TestImages.snapshotImage()]
+        images += [try TestImages.with(.v1_0) { try TestImages.kernelImage() },
+                   try TestImages.with(.signed) { try TestImages.kernelImage() }]
+        for image in images {
             let good = image.bytes
             XCTAssertNil(TestImages.verifyError(good))
             for i in 0..<good.count {
@@ -61,7 +66,7 @@ final class CorruptionTests: XCTestCase {
         let k = try TestImages.kernelImage().bytes
         let put = Self.put, reseal = Self.resealHeader
         expect({ $0[0] = 0x58 }, .badMagic, base: k)
-        expect({ put(&$0, 0x08, 2, 2) }, .unsupportedVersion(major: 2, minor: 0), base: k)
+        expect({ put(&$0, 0x08, 2, 2) }, .unsupportedVersion(major: 2, minor: 1), base: k)
         expect({ $0[0x100] ^= 1 }, .headerChecksum(stored: Self.u64(k, 0x18), computed: {
             var b = Array(k.prefix(4096)); b[0x100] ^= 1; return ImageHeader.checksum(of: b) }()), base: k)
         expect({ $0[0x10] = 0x41 }, .unknownState, base: k)
@@ -81,8 +86,87 @@ final class CorruptionTests: XCTestCase {
                .field("entry 0 chunk count", "is 4, expected 3 for 10000 bytes"), base: k)
         expect({ $0[0x700] = 1; reseal(&$0) }, .field("reserved bytes after entries", "are not zero"), base: k)
         expect({ put(&$0, 0xE00, 1, 4); reseal(&$0) },
-               .field("signature", "type 1 length 0 is not supported by format 1.0"), base: k)
+               .field("signature length", "is 0, an Ed25519 signature is 72"), base: k)
         expect({ $0.removeLast() }, .truncated(what: "image", needed: UInt64(k.count), available: UInt64(k.count - 1)), base: k)
+    }
+
+    /// Format 1.1's rules (docs/FORMAT.md): each rejection names its field.
+    func testFieldRulesNameTheirField() throws {
+        let put = Self.put, reseal = Self.resealHeader
+        let k = try TestImages.kernelImage().bytes
+        let old = try TestImages.with(.v1_0) { try TestImages.kernelImage().bytes }
+        let signed = try TestImages.with(.signed) { try TestImages.kernelImage().bytes }
+        let snap = try TestImages.snapshotImage().bytes
+        // Versions and algorithms.
+        expect({ put(&$0, 0x34, 2, 4); reseal(&$0) }, .field("chunk hash", "XXH3-64 needs format 1.1, the header says 1.0"), base: old)
+        expect({ put(&$0, 0x34, 4, 4); reseal(&$0) }, .field("chunk hash", "unknown algorithm 4"), base: k)
+        expect({ put(&$0, 0xE00, 1, 4); put(&$0, 0xE04, 72, 4); reseal(&$0) },
+               .field("signature type", "1 is not supported by format 1.0"), base: old)
+        expect({ put(&$0, 0xE00, 2, 4); reseal(&$0) }, .field("signature type", "2 is not supported by format 1.1"), base: k)
+        expect({ put(&$0, 0xE04, 72, 4); reseal(&$0) },
+               .field("signature length", "is 72 for an unsigned image (type 0), expected 0"), base: k)
+        expect({ put(&$0, 0xE04, 71, 4); reseal(&$0) }, .field("signature length", "is 71, an Ed25519 signature is 72"), base: signed)
+        expect({ $0[0xE08 + 72] = 1; reseal(&$0) }, .field("signature area", "bytes after the signature are not zero"), base: signed)
+        expect({ put(&$0, 0x34, 2, 4); reseal(&$0) },
+               .field("chunk hash", "a signed image needs BLAKE2b-128 (3), not XXH3-64 (2)"), base: signed)
+        expect({ $0[0xE08 + 70] = 1; reseal(&$0) }, .field("signature area", "is not zero in an unsigned image"), base: k)
+        // Text fields: printable ASCII, a NUL terminator, NUL padding.
+        expect({ $0[0xC0 + 2] = 0x1B; reseal(&$0) }, .field("producer release", "byte 2 is 0x1b, not printable ASCII"), base: k)
+        expect({ $0[0xC0 + 2] = 0xC3; reseal(&$0) }, .field("producer release", "byte 2 is 0xc3, not printable ASCII"), base: k)
+        expect({ for i in 0..<128 { $0[0xC0 + i] = 0x61 }; reseal(&$0) },
+               .field("producer release", "has no NUL terminator in its 128 bytes"), base: k)
+        expect({ $0[0x140 + 20] = 0x61; reseal(&$0) }, .field("producer machine", "has bytes after its terminator"), base: k)
+        // The 2^48 bound covers addresses too.
+        expect({ put(&$0, 0x200 + 40, 1 << 50, 8); reseal(&$0) },
+               .field("entry 0 physical address", "\(UInt64(1) << 50) exceeds the format limit of 2^48"), base: k)
+        // Snapshot memory: block size a power of two >= 4096, required memory whole blocks.
+        expect({ put(&$0, 0x80, 0, 8); reseal(&$0) },
+               .field("memory block size", "0 is not a power of two of at least 4096"), base: snap)
+        expect({ put(&$0, 0x80, 3 << 20, 8); reseal(&$0) },
+               .field("memory block size", "3145728 is not a power of two of at least 4096"), base: snap)
+        expect({ put(&$0, 0x80, 2048, 8); reseal(&$0) },
+               .field("memory block size", "2048 is not a power of two of at least 4096"), base: snap)
+        expect({ put(&$0, 0x78, (512 << 20) + 4096, 8); reseal(&$0) },
+               .field("required memory", "\((512 << 20) + 4096) is not a whole number of 134217728-byte memory blocks"), base: snap)
+    }
+
+    /// Rules that need a whole header made to order: empty entries.
+    func testEmptyEntriesAreRefused() throws {
+        func decode(_ h: ImageHeader) -> FormatError? {
+            do { _ = try ImageHeader.decode(h.encode()); return nil } catch { return error }
+        }
+        var snapshot = TestImages.header(.snapshot)
+        snapshot.requiredMemoryBytes = 128 << 20
+        snapshot.memoryBlockSize = 128 << 20
+        snapshot.entries = [ImageEntry(type: .stream)]
+        snapshot.tableOffset = 4096
+        snapshot.imageSize = 4096
+        XCTAssertEqual(decode(snapshot), .field("entry 0 raw size", "the snapshot stream is empty"))
+        // A kernel image with a zero-length initrd.
+        var kernel = try ImageHeader.decode(Array(try TestImages.kernelImage().bytes.prefix(4096)))
+        kernel.entries[1].rawSize = 0
+        kernel.entries[1].storedSize = 0
+        kernel.entries[1].chunkCount = 0
+        kernel.entries[2].firstChunk -= 2
+        kernel.chunkCount -= 2
+        kernel.rawTotal -= 5000
+        let storedInitrd = try ImageHeader.decode(Array(try TestImages.kernelImage().bytes.prefix(4096))).entries[1].storedSize
+        kernel.storedTotal -= storedInitrd
+        kernel.tableOffset -= storedInitrd
+        kernel.tableSize -= 64
+        kernel.imageSize = kernel.tableOffset + kernel.tableSize
+        XCTAssertEqual(decode(kernel), .field("entry 1 raw size", "the initrd is empty (an empty initrd is left out, not stored)"))
+    }
+
+    /// Kernel B's command line may not hold a NUL (it would cut the line short).
+    func testNulInsideTheCommandLineIsRefused() throws {
+        let image = MemoryImage()
+        var w = ImageWriter(sink: image, header: TestImages.header(.kernel))
+        var k = BytesInput(TestImages.kernelBytes), c = BytesInput(Array("console=ttyS0\u{0}init=/evil".utf8))
+        try w.append(.kernel, from: &k)
+        try w.append(.cmdline, from: &c)
+        try w.finish()
+        XCTAssertEqual(TestImages.verifyError(image.bytes) as? FormatError, .field("entry 1 (cmdline)", "has a NUL byte at offset 13"))
     }
 
     func testSegmentRulesAreEnforced() throws {
@@ -118,7 +202,7 @@ final class CorruptionTests: XCTestCase {
         let firstStored = Int(Self.u64(k, table + 8) & 0xFFFF_FFFF)
         XCTAssertLessThan(firstStored, 4096, "chunk 0 is compressed")
         bytes[4096 + firstStored - 1] ^= 0x01
-        let hash = XXH64.hash(Array(bytes[4096..<(4096 + firstStored)]))
+        let hash = XXH3.hash(Array(bytes[4096..<(4096 + firstStored)]))
         Self.put(&bytes, table + 16, hash, width: 8)
         Self.resealTable(&bytes)
         let error = TestImages.verifyError(bytes) as? FormatError

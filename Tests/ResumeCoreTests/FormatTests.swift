@@ -49,9 +49,14 @@ final class FormatTests: XCTestCase {
         // Random bytes do not compress: stored raw, storedSize == rawSize.
         var k = BytesInput(TestImages.bytes(4096, seed: 77).map { $0 ^ 0x5A }), c = BytesInput([])
         try w.append(.kernel, from: &k)
+        var ok = w
+        try ok.finish()
+        XCTAssertEqual(try TestImages.decodeAll(image), [TestImages.bytes(4096, seed: 77).map { $0 ^ 0x5A }])
+        // An empty cmdline (or initrd) is left out, never stored: the writer refuses it.
         try w.append(.cmdline, from: &c)
-        try w.finish()
-        XCTAssertEqual(try TestImages.decodeAll(image), [TestImages.bytes(4096, seed: 77).map { $0 ^ 0x5A }, []])
+        XCTAssertThrowsError(try w.finish()) {
+            XCTAssertEqual($0 as? FormatError, .field("entry 1 raw size", "the cmdline is empty (an empty cmdline is left out, not stored)"))
+        }
     }
 
     func testWriterSyncsTableBeforeHeader() throws {
@@ -59,20 +64,28 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(image.syncCount, 3, "zeroed header, then table, then header: each synced")
     }
 
-    // MARK: Golden fixtures: the bytes of format 1.0 are pinned.
+    // MARK: Golden fixtures: the bytes of formats 1.0 and 1.1 are pinned.
 
     func testGoldenFixtures() throws {
         let fixtures = URLlessPath.directory(of: #filePath) + "/Fixtures"
-        for (name, make) in [("kernel.img", { try TestImages.kernelImage() }),
-                             ("segments.img", { try TestImages.segmentsImage() }),
-                             ("snapshot.img", { try TestImages.snapshotImage() })] as [(String, () throws -> MemoryImage)] {
-            let made = try make().bytes
+        var cases: [(String, TestImages.Format, () throws -> MemoryImage)] = []
+        for (suffix, format) in [("", TestImages.Format.v1_0), ("-1.1", .v1_1), ("-1.1-signed", .signed)] {
+            cases += [("kernel\(suffix).img", format, { try TestImages.kernelImage() }),
+                      ("segments\(suffix).img", format, { try TestImages.segmentsImage() }),
+                      ("snapshot\(suffix).img", format, { try TestImages.snapshotImage() })]
+        }
+        for (name, format, make) in cases {
+            let made = try TestImages.with(format) { try make().bytes }
             let path = fixtures + "/" + name
             if URLlessPath.environment("REGENERATE_FIXTURES") == "1" { try URLlessPath.write(path, made) }
             let pinned = try URLlessPath.read(path)
             XCTAssertEqual(made, pinned, "\(name): the writer's bytes changed; a format change needs a version bump")
             // And the pinned bytes decode as the reader expects.
             XCTAssertNil(TestImages.verifyError(pinned), "\(name) does not verify")
+            let h = try ImageHeader.decode(Array(pinned.prefix(4096)))
+            XCTAssertEqual(h.formatMinor, format == .v1_0 ? 0 : 1, name)
+            XCTAssertEqual(h.chunkHash, [.v1_0: .xxh64, .v1_1: .xxh3, .signed: .blake2b128][format], name)
+            XCTAssertEqual(h.signature?.keyID, format == .signed ? TestImages.signingKey.publicKey.keyID : nil, name)
         }
     }
 

@@ -6,7 +6,8 @@ final class PipelineTests: XCTestCase {
         let data = TestImages.bytes(4096 * 100 + 123, seed: 42)
         let image = MemoryImage()
         var header = TestImages.header(.snapshot)
-        header.requiredMemoryBytes = 1
+        header.requiredMemoryBytes = 128 << 20
+        header.memoryBlockSize = 128 << 20
         var w = ImageWriter(sink: image, header: header)
         var input = BytesInput(data)
         try w.append(.stream, from: &input)
@@ -56,7 +57,8 @@ final class ParallelWriterTests: XCTestCase {
         func make(_ pool: WorkerPool?, batch: Int) throws -> [UInt8] {
             let image = MemoryImage()
             var header = TestImages.header(.snapshot)
-            header.requiredMemoryBytes = 1
+            header.requiredMemoryBytes = 128 << 20
+        header.memoryBlockSize = 128 << 20
             var w = ImageWriter(sink: image, header: header, pool: pool, batchChunks: batch)
             var input = BytesInput(data)
             try w.append(.stream, from: &input)

@@ -12,8 +12,30 @@ enum TestImages {
         }
     }
 
+    /// Which format the writer makes: 1.0 (XXH64; the pinned fixtures), or
+    /// 1.1 (XXH3-64), or 1.1 signed with `signingKey` (BLAKE2b-128).
+    enum Format { case v1_0, v1_1, signed }
+    nonisolated(unsafe) static var format: Format = .v1_1
+
+    /// The test key: the seed 1, 2, ..., 32.
+    static let signingKey = try! SigningKey(seed: (1...32).map { UInt8($0) })
+    static let otherKey = try! SigningKey(seed: (1...32).map { UInt8(100 + $0) })
+    static var signer: SigningKey? { format == .signed ? signingKey : nil }
+
+    /// Runs `body` with the writer making `format`.
+    static func with<T>(_ format: Format, _ body: () throws -> T) rethrows -> T {
+        let saved = self.format
+        self.format = format
+        defer { self.format = saved }
+        return try body()
+    }
+
     static func header(_ kind: ImageKind, chunkSize: UInt32 = 4096, reusable: Bool = false) -> ImageHeader {
         var h = ImageHeader(kind: kind)
+        if format == .v1_0 {
+            h.formatMinor = 0
+            h.chunkHash = .xxh64
+        }
         h.chunkSize = chunkSize
         h.createdAt = 1_700_000_000
         h.producerRelease = "6.1.0-test-amd64"
@@ -28,7 +50,7 @@ enum TestImages {
 
     static func kernelImage(reusable: Bool = false) throws -> MemoryImage {
         let image = MemoryImage()
-        var w = ImageWriter(sink: image, header: header(.kernel, reusable: reusable))
+        var w = ImageWriter(sink: image, header: header(.kernel, reusable: reusable), signer: signer)
         var k = BytesInput(kernelBytes), i = BytesInput(initrdBytes), c = BytesInput(cmdline)
         try w.append(.kernel, from: &k)
         try w.append(.initrd, from: &i)
@@ -43,7 +65,7 @@ enum TestImages {
         let image = MemoryImage()
         var h = header(.segments)
         h.entryAddress = 0x10_0010
-        var w = ImageWriter(sink: image, header: h)
+        var w = ImageWriter(sink: image, header: h, signer: signer)
         var a = BytesInput(segmentData[0]), b = BytesInput(segmentData[1])
         try w.append(.segment, from: &a, physicalAddress: 0x10_0000, memorySize: 0x2000)
         try w.append(.segment, from: &b, physicalAddress: 0x20_0000, memorySize: 0x3000)
@@ -59,7 +81,7 @@ enum TestImages {
         h.requiredMemoryBytes = 512 << 20
         h.memoryBlockSize = 128 << 20
         h.memoryLayoutHash = 0x1234_5678_9ABC_DEF0
-        var w = ImageWriter(sink: image, header: h)
+        var w = ImageWriter(sink: image, header: h, signer: signer)
         var s = BytesInput(streamBytes)
         try w.append(.stream, from: &s)
         try w.finish()

@@ -18,9 +18,10 @@ public enum Images {
 
     /// A kernel image: kernel, initrd and (unless empty) a command line.
     public static func kernel(cmdline: String = "console=ttyS0 marker=B", reusable: Bool = false,
-                              kernel: [UInt8] = Images.kernel, createdAt: UInt64 = 1_700_000_000) throws -> [UInt8] {
+                              kernel: [UInt8] = Images.kernel, createdAt: UInt64 = 1_700_000_000,
+                              signer: SigningKey? = nil) throws -> [UInt8] {
         let image = MemoryImage()
-        var w = ImageWriter(sink: image, header: header(.kernel, reusable: reusable, createdAt: createdAt))
+        var w = ImageWriter(sink: image, header: header(.kernel, reusable: reusable, createdAt: createdAt), signer: signer)
         var k = BytesInput(kernel), i = BytesInput(initrd), c = BytesInput(Array(cmdline.utf8))
         try w.append(.kernel, from: &k)
         try w.append(.initrd, from: &i)
@@ -56,4 +57,9 @@ public enum Images {
         try w.finish()
         return image.bytes
     }
+}
+
+extension Images {
+    /// A deterministic signing key (seed `n` repeated).
+    public static func key(_ n: UInt8) throws -> SigningKey { try SigningKey(seed: [UInt8](repeating: n, count: 32)) }
 }

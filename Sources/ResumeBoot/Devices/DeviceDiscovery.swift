@@ -96,7 +96,10 @@ public enum DeviceDiscovery {
     /// chunk too (resume-probe); the agent checks the header, state and
     /// table here, and every chunk while it loads the image it chose,
     /// before anything irreversible: one decode, not two.
-    public static func examine(_ path: String, base: UInt64 = 0, scanning: Bool, full: Bool, _ system: BootSystem) -> DeviceFinding {
+    /// With trusted keys configured, an image they do not vouch for is
+    /// rejected here, before anything irreversible.
+    public static func examine(_ path: String, base: UInt64 = 0, scanning: Bool, full: Bool,
+                               trust: TrustedKeys = TrustedKeys(required: false, keys: []), _ system: BootSystem) -> DeviceFinding {
         if scanning, let why = removableReason(path, system) { return .passedOver(why) }
         let info = system.probe(path)
         if info?.type == "swsuspend" { return .kernelHibernation }
@@ -123,6 +126,7 @@ public enum DeviceDiscovery {
         }
         do {
             try reader.requireValidState()
+            if let untrusted = trust.refusal(reader.header) { throw untrusted }
             if full { try reader.verifyContents() } else { try reader.checkTable() }
         } catch {
             return .rejected(BootReason(error, otherwise: .deviceUnreadable))

@@ -18,6 +18,8 @@ public struct SearchPlan {
     /// The command line's text; nil when it could not be read.
     public let cmdline: String?
     public let settings: AgentSettings
+    /// The keys images must be signed with, when the initramfs carries any.
+    public let trust: TrustedKeys
     let mode: Mode
     /// Before local-top: a named device that is not there is not waited
     /// for (the agent defers to its run after local-top).
@@ -29,6 +31,7 @@ public struct SearchPlan {
         self.system = system
         self.cmdline = cmdline
         settings = AgentSettings(KernelCommandLine(cmdline ?? ""), configuredResume: Self.configuredResume(system))
+        trust = TrustedKeys.load(system)
         self.mode = mode
         self.deferMissing = deferMissing
         self.log = log
@@ -58,6 +61,8 @@ public struct SearchPlan {
         guard cmdline != nil else {
             return (.skipped(BootReason(.cmdlineUnreadable, "cannot read the kernel command line, so noresume may be lost: not resuming")), [])
         }
+        for problem in trust.problems { log("warning: trusted key \(problem)") }
+        if trust.required { log("only images signed by one of \(trust.keys.count) trusted key(s) are restored") }
         if settings.noresume {
             log("noresume given: not probing")
             return (.skipped(BootReason(.noresume, "noresume given")), [])
@@ -96,7 +101,7 @@ public struct SearchPlan {
 
     /// What `path` holds, checked as this mode checks.
     public func examine(_ path: String, base: UInt64, scanning: Bool) -> DeviceFinding {
-        DeviceDiscovery.examine(path, base: base, scanning: scanning, full: mode == .probe, system)
+        DeviceDiscovery.examine(path, base: base, scanning: scanning, full: mode == .probe, trust: trust, system)
     }
 
     func report(_ device: ProbedDevice) {

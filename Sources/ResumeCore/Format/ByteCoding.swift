@@ -27,6 +27,20 @@ struct LittleEndianBytes {
         return (String(decoding: field[field.startIndex..<end], as: UTF8.self), clean)
     }
 
+    /// A text field of the format: printable ASCII (0x20...0x7E), then NUL
+    /// padding to the field's end, at least one NUL. Throws naming `field`.
+    func printableText(_ at: Int, _ capacity: Int, _ field: String) throws(FormatError) -> String {
+        let (text, clean) = self.text(at, capacity)
+        let raw = bytes[at..<(at + capacity)]
+        let end = raw.firstIndex(of: 0) ?? raw.endIndex
+        guard end < raw.endIndex else { throw .field(field, "has no NUL terminator in its \(capacity) bytes") }
+        if let bad = raw[at..<end].firstIndex(where: { $0 < 0x20 || $0 > 0x7E }) {
+            throw .field(field, "byte \(bad - at) is \(hex(raw[bad])), not printable ASCII")
+        }
+        guard clean else { throw .field(field, "has bytes after its terminator") }
+        return text
+    }
+
     mutating func put16(_ at: Int, _ v: UInt16) { for i in 0..<2 { bytes[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
     mutating func put32(_ at: Int, _ v: UInt32) { for i in 0..<4 { bytes[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) } }
     mutating func put64(_ at: Int, _ v: UInt64) { for i in 0..<8 { bytes[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }

@@ -8,7 +8,8 @@ extension ImageHeader {
         let big: [(String, UInt64)] = [
             ("chunk count", chunkCount), ("table offset", tableOffset), ("table size", tableSize),
             ("image size", imageSize), ("raw total", rawTotal), ("stored total", storedTotal),
-            ("required memory", requiredMemoryBytes), ("memory block size", memoryBlockSize),
+            ("entry address", entryAddress), ("required memory", requiredMemoryBytes),
+            ("memory block size", memoryBlockSize),
         ]
         for (name, value) in big where value > ImageHeader.maxBytes {
             throw .field(name, "\(value) exceeds the format limit of 2^48")
@@ -73,7 +74,9 @@ extension ImageHeader {
             }
             order.removeFirst(at + 1)
             try validateNoPlacement(i, e)
-            if e.type == .kernel, e.rawSize == 0 { throw .field("entry \(i) raw size", "the kernel is empty") }
+            if e.rawSize == 0 {
+                throw .field("entry \(i) raw size", "the \(e.type.name) is empty (an empty \(e.type.name) is left out, not stored)")
+            }
             if e.type == .cmdline, e.rawSize > ImageHeader.maxCmdlineBytes {
                 throw .field("entry \(i) raw size", "cmdline of \(e.rawSize) bytes exceeds \(ImageHeader.maxCmdlineBytes)")
             }
@@ -110,7 +113,14 @@ extension ImageHeader {
             throw .field("entries", "a snapshot image holds exactly one stream entry")
         }
         try validateNoPlacement(0, entries[0])
+        guard entries[0].rawSize > 0 else { throw .field("entry 0 raw size", "the snapshot stream is empty") }
         guard requiredMemoryBytes > 0 else { throw .field("required memory", "is 0 in a snapshot image") }
+        guard memoryBlockSize >= ImageHeader.pageSize, memoryBlockSize & (memoryBlockSize - 1) == 0 else {
+            throw .field("memory block size", "\(memoryBlockSize) is not a power of two of at least \(ImageHeader.pageSize)")
+        }
+        guard requiredMemoryBytes % memoryBlockSize == 0 else {
+            throw .field("required memory", "\(requiredMemoryBytes) is not a whole number of \(memoryBlockSize)-byte memory blocks")
+        }
         guard !producerRelease.isEmpty else { throw .field("producer release", "is empty in a snapshot image") }
     }
 }

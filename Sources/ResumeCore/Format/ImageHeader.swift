@@ -92,10 +92,64 @@ public struct ImageEntry: Sendable, Equatable {
     }
 }
 
+/// How chunks are checksummed (header field "chunk hash"). The two 8-byte
+/// hash fields of a table row hold, for XXH64 and XXH3, the hash of the
+/// stored bytes then of the raw bytes; for BLAKE2b-128, the 16-byte digest
+/// of the stored bytes (the raw bytes are LZ4's output of authenticated
+/// input, of a checked size).
+public enum ChunkHash: UInt32, Sendable, CaseIterable {
+    /// XXH64, seed 0: format 1.0 (still read).
+    case xxh64 = 1
+    /// XXH3-64, seed 0: unsigned images from format 1.1.
+    case xxh3 = 2
+    /// BLAKE2b, 16-byte digest, no key: signed images (format 1.1).
+    case blake2b128 = 3
+
+    public var name: String {
+        switch self {
+        case .xxh64: "XXH64"
+        case .xxh3: "XXH3-64"
+        case .blake2b128: "BLAKE2b-128"
+        }
+    }
+
+    /// The format minor version that introduced this algorithm.
+    var sinceMinor: UInt16 { self == .xxh64 ? 0 : 1 }
+
+    /// The two hash fields of a row for a chunk that is not yet decoded:
+    /// only the stored bytes are needed for BLAKE2b-128.
+    @inline(__always)
+    func storedFields(_ stored: UnsafeRawBufferPointer) -> (UInt64, UInt64?) {
+        switch self {
+        case .xxh64: (XXH64.hash(stored), nil)
+        case .xxh3: (XXH3.hash(stored), nil)
+        case .blake2b128: { let (a, b) = BLAKE2b128.hash(stored); return (a, b) }()
+        }
+    }
+
+    /// The raw-hash field, for the algorithms that have one.
+    @inline(__always)
+    func rawField(_ raw: UnsafeRawBufferPointer) -> UInt64? {
+        switch self {
+        case .xxh64: XXH64.hash(raw)
+        case .xxh3: XXH3.hash(raw)
+        case .blake2b128: nil
+        }
+    }
+
+    /// Both fields of the row the writer records.
+    func fields(stored: UnsafeRawBufferPointer, raw: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        let (a, b) = storedFields(stored)
+        return (a, b ?? rawField(raw)!)
+    }
+}
+
 public struct ImageHeader: Sendable, Equatable {
     public static let magic: [UInt8] = Array("RSMIMAGE".utf8)
     public static let versionMajor: UInt16 = 1
-    public static let versionMinor: UInt16 = 0
+    /// The minor version this build writes (1.1: XXH3 and BLAKE2b-128 chunk
+    /// hashes, signatures); it reads 1.0 too.
+    public static let versionMinor: UInt16 = 1
     public static let size = 4096
     public static let maxEntries = 16
     public static let minChunkSize: UInt32 = 4096
@@ -105,7 +159,6 @@ public struct ImageHeader: Sendable, Equatable {
     /// No field may describe more than 2^48 bytes: bounds every sum before it can overflow.
     public static let maxBytes: UInt64 = 1 << 48
     public static let maxCmdlineBytes: UInt64 = 4096
-    public static let chunkHashXXH64: UInt32 = 1
 
     // Byte offsets (docs/FORMAT.md).
     enum Offset {
@@ -122,6 +175,11 @@ public struct ImageHeader: Sendable, Equatable {
     static let signatureCapacity = size - Offset.signature
 
     public var state: ImageState = .valid
+    /// The minor version of this header: as read, or what the writer writes
+    /// (1 by default; 0 writes a 1.0 image, which needs XXH64 and no signature).
+    public var formatMinor: UInt16 = ImageHeader.versionMinor
+    /// How chunks are checksummed. The writer sets BLAKE2b-128 when it signs.
+    public var chunkHash: ChunkHash = .xxh3
     public var kind: ImageKind
     public var flags: ImageFlags = []
     public var createdAt: UInt64 = 0
@@ -147,9 +205,8 @@ public struct ImageHeader: Sendable, Equatable {
     /// `uname -m` of the machine that made the image.
     public var producerMachine: String = ""
     public var entries: [ImageEntry] = []
-    /// Reserved for a signature over the header (type 0: none in format 1.0).
-    public var signatureType: UInt32 = 0
-    public var signature: [UInt8] = []
+    /// The Ed25519 signature over the header (format 1.1), or nil when unsigned.
+    public var signature: ImageSignature?
 
     public init(kind: ImageKind) { self.kind = kind }
 
@@ -163,13 +220,13 @@ public struct ImageHeader: Sendable, Equatable {
         var b = LittleEndianBytes(count: ImageHeader.size)
         b.put(Offset.magic, ImageHeader.magic)
         b.put16(Offset.versionMajor, ImageHeader.versionMajor)
-        b.put16(Offset.versionMinor, ImageHeader.versionMinor)
+        b.put16(Offset.versionMinor, formatMinor)
         b.put32(Offset.headerSize, UInt32(ImageHeader.size))
         b.put32(Offset.kind, kind.rawValue)
         b.put32(Offset.flags, flags.rawValue)
         b.put64(Offset.createdAt, createdAt)
         b.put32(Offset.chunkSize, chunkSize)
-        b.put32(Offset.chunkHash, ImageHeader.chunkHashXXH64)
+        b.put32(Offset.chunkHash, chunkHash.rawValue)
         b.put32(Offset.entryCount, UInt32(entries.count))
         b.put64(Offset.chunkCount, chunkCount)
         b.put64(Offset.tableOffset, tableOffset)
@@ -194,9 +251,12 @@ public struct ImageHeader: Sendable, Equatable {
             b.put64(o + 40, e.physicalAddress)
             b.put64(o + 48, e.memorySize)
         }
-        b.put32(Offset.signatureType, signatureType)
-        b.put32(Offset.signatureLength, UInt32(min(signature.count, ImageHeader.signatureCapacity)))
-        b.put(Offset.signature, Array(signature.prefix(ImageHeader.signatureCapacity)))
+        if let signature {
+            b.put32(Offset.signatureType, ImageSignature.typeEd25519)
+            b.put32(Offset.signatureLength, UInt32(ImageSignature.length))
+            b.put(Offset.signature, signature.keyID.bytes)
+            b.put(Offset.signature + KeyID.size, Array(signature.signature.prefix(64)))
+        }
         b.put64(Offset.checksum, ImageHeader.checksum(of: b.bytes))
         b.put(Offset.state, state == .consumed ? ImageState.consumedBytes : ImageState.validBytes)
         return b.bytes
@@ -235,6 +295,7 @@ public struct ImageHeader: Sendable, Equatable {
             throw .field("kind", "unknown value \(b.u32(Offset.kind))")
         }
         var h = ImageHeader(kind: kind)
+        h.formatMinor = minor
         h.state = ImageState(bytes: b.slice(Offset.state, 8))
         h.flags = ImageFlags(rawValue: b.u32(Offset.flags))
         guard ImageFlags.known.isSuperset(of: h.flags) else { throw .field("flags", "unknown bits \(hex(h.flags.rawValue))") }
@@ -243,9 +304,13 @@ public struct ImageHeader: Sendable, Equatable {
         guard h.chunkSize >= minChunkSize, h.chunkSize <= maxChunkSize, h.chunkSize & (h.chunkSize - 1) == 0 else {
             throw .field("chunk size", "\(h.chunkSize) is not a power of two in \(minChunkSize)...\(maxChunkSize)")
         }
-        guard b.u32(Offset.chunkHash) == chunkHashXXH64 else {
+        guard let chunkHash = ChunkHash(rawValue: b.u32(Offset.chunkHash)) else {
             throw .field("chunk hash", "unknown algorithm \(b.u32(Offset.chunkHash))")
         }
+        guard chunkHash.sinceMinor <= minor else {
+            throw .field("chunk hash", "\(chunkHash.name) needs format 1.\(chunkHash.sinceMinor), the header says 1.\(minor)")
+        }
+        h.chunkHash = chunkHash
         let entryCount = Int(b.u32(Offset.entryCount))
         guard (1...maxEntries).contains(entryCount) else {
             throw .field("entry count", "\(entryCount) is not in 1...\(maxEntries)")
@@ -265,12 +330,8 @@ public struct ImageHeader: Sendable, Equatable {
         guard b.bytes[(Offset.tableDigest + 32)..<Offset.release].allSatisfy({ $0 == 0 }) else {
             throw .field("reserved bytes before release", "are not zero")
         }
-        let release = b.text(Offset.release, releaseCapacity)
-        let machine = b.text(Offset.machine, machineCapacity)
-        guard release.paddingClean else { throw .field("producer release", "has bytes after its terminator") }
-        guard machine.paddingClean else { throw .field("producer machine", "has bytes after its terminator") }
-        h.producerRelease = release.0
-        h.producerMachine = machine.0
+        h.producerRelease = try b.printableText(Offset.release, releaseCapacity, "producer release")
+        h.producerMachine = try b.printableText(Offset.machine, machineCapacity, "producer machine")
         guard b.bytes[(Offset.machine + machineCapacity)..<Offset.entries].allSatisfy({ $0 == 0 }) else {
             throw .field("reserved bytes before entries", "are not zero")
         }
@@ -294,15 +355,33 @@ public struct ImageHeader: Sendable, Equatable {
         guard b.bytes[reservedEnd..<Offset.signatureType].allSatisfy({ $0 == 0 }) else {
             throw .field("reserved bytes after entries", "are not zero")
         }
-        h.signatureType = b.u32(Offset.signatureType)
-        let sigLength = Int(b.u32(Offset.signatureLength))
-        guard h.signatureType == 0, sigLength == 0 else {
-            throw .field("signature", "type \(h.signatureType) length \(sigLength) is not supported by format 1.0")
+        let sigType = b.u32(Offset.signatureType), sigLength = Int(b.u32(Offset.signatureLength))
+        var used = 0
+        switch sigType {
+        case 0:
+            guard sigLength == 0 else { throw .field("signature length", "is \(sigLength) for an unsigned image (type 0), expected 0") }
+        case ImageSignature.typeEd25519 where minor >= 1:
+            guard sigLength == ImageSignature.length else {
+                throw .field("signature length", "is \(sigLength), an Ed25519 signature is \(ImageSignature.length)")
+            }
+            guard chunkHash == .blake2b128 else {
+                throw .field("chunk hash", "a signed image needs BLAKE2b-128 (3), not \(chunkHash.name) (\(chunkHash.rawValue))")
+            }
+            h.signature = ImageSignature(keyID: KeyID(bytes: b.slice(Offset.signature, KeyID.size))!,
+                                         signature: b.slice(Offset.signature + KeyID.size, 64))
+            used = ImageSignature.length
+        default:
+            throw .field("signature type", "\(sigType) is not supported by format 1.\(minor)")
         }
-        guard b.bytes[Offset.signature...].allSatisfy({ $0 == 0 }) else {
-            throw .field("signature area", "is not zero")
+        guard b.bytes[(Offset.signature + used)...].allSatisfy({ $0 == 0 }) else {
+            throw .field("signature area", used == 0 ? "is not zero in an unsigned image" : "bytes after the signature are not zero")
         }
         try h.validateLayout()
+        // Every byte is accounted for by a field: the header re-encodes to
+        // the same block (state aside), which is what a signature checks.
+        var again = h.encode()
+        again.replaceSubrange(Offset.state..<(Offset.state + 8), with: b.slice(Offset.state, 8))
+        guard again == b.bytes else { throw .field("header", "does not re-encode to the same bytes") }
         return h
     }
 }

@@ -62,12 +62,17 @@ public struct ImageReader<Source: ImageSource> {
     /// contiguous on disk, come in with one large read (and the next batch
     /// is announced to the source to read ahead); the pool checks and
     /// decodes the batch's chunks in parallel; `body` gets them in order.
-    /// Memory: two buffers of `batchChunks` chunks, whatever the image size.
+    /// Memory: two buffers of a batch each, bounded in bytes
+    /// (`PipelineBudget.batchChunks`: at most 16 MiB together whatever
+    /// the chunk size, the image size or `batchChunks`).
     public func forEachChunk(entry: Int? = nil, pool: WorkerPool? = nil, batchChunks: Int = 16,
                              _ body: (_ entry: Int, _ chunk: UInt64, _ raw: UnsafeRawBufferPointer) throws -> Void) throws {
         let chunkSize = Int(header.chunkSize)
-        let batch = max(1, batchChunks)
+        let batch = PipelineBudget.batchChunks(chunkSize: header.chunkSize, requested: batchChunks)
         let stored = ScratchBuffer(count: chunkSize * batch), raw = ScratchBuffer(count: chunkSize * batch)
+        PipelineBudget.record(bytes: 2 * chunkSize * batch)
+        defer { PipelineBudget.record(bytes: -2 * chunkSize * batch) }
+        let hash = header.chunkHash
         let entries = entry.map { [$0] } ?? Array(header.entries.indices)
         var pending: [(entry: Int, index: UInt64, d: ChunkDescriptor)] = []
         pending.reserveCapacity(batch)
@@ -89,11 +94,14 @@ public struct ImageReader<Source: ImageSource> {
                 let (_, index, d) = jobs[i]
                 let inBytes = UnsafeRawBufferPointer(rebasing: stored.memory[Int(d.offset - base)..<(Int(d.offset - base) + Int(d.storedSize))])
                 let outBytes = UnsafeMutableRawBufferPointer(rebasing: raw.memory[(i * chunkSize)..<(i * chunkSize + Int(d.rawSize))])
-                outcomes[i] = Self.decodeChunk(inBytes, d, index: index, into: outBytes)
+                outcomes[i] = Self.decodeChunk(inBytes, d, index: index, hash: hash, into: outBytes)
             }
             if let pool { pool.parallelFor(jobs.count, work) } else { for i in jobs.indices { work(i) } }
             for (i, job) in jobs.enumerated() {
                 if let failure = outcomes[i] { throw failure }
+                if header.entries[job.entry].type == .cmdline {
+                    try Self.checkCommandLine(raw.memory, i * chunkSize, Int(job.d.rawSize), job, header)
+                }
                 try body(job.entry, job.index, UnsafeRawBufferPointer(rebasing: raw.memory[(i * chunkSize)..<(i * chunkSize + Int(job.d.rawSize))]))
             }
             pending.removeAll(keepingCapacity: true)
@@ -110,13 +118,28 @@ public struct ImageReader<Source: ImageSource> {
         try flush()
     }
 
-    /// Checks and decodes one chunk: stored checksum, LZ4, raw checksum.
-    static func decodeChunk(_ stored: UnsafeRawBufferPointer, _ d: ChunkDescriptor, index: UInt64,
+    /// Checks and decodes one chunk: stored checksum, LZ4, raw checksum
+    /// (BLAKE2b-128 has no raw checksum: both fields cover the stored bytes).
+    static func decodeChunk(_ stored: UnsafeRawBufferPointer, _ d: ChunkDescriptor, index: UInt64, hash: ChunkHash,
                             into raw: UnsafeMutableRawBufferPointer) -> FormatError? {
-        guard XXH64.hash(stored) == d.storedHash else { return .chunkChecksum(index: index, which: "stored") }
+        let (first, second) = hash.storedFields(stored)
+        guard first == d.storedHash, second == nil || second == d.rawHash else {
+            return .chunkChecksum(index: index, which: "stored")
+        }
         do { try ChunkCodec.decode(stored, rawSize: Int(d.rawSize), into: raw, index: index) } catch { return error }
-        guard XXH64.hash(UnsafeRawBufferPointer(raw)) == d.rawHash else { return .chunkChecksum(index: index, which: "raw") }
+        if let rawHash = hash.rawField(UnsafeRawBufferPointer(raw)), rawHash != d.rawHash {
+            return .chunkChecksum(index: index, which: "raw")
+        }
         return nil
+    }
+
+    /// Kernel B's command line is a C string: a NUL inside it would cut it.
+    static func checkCommandLine(_ memory: UnsafeMutableRawBufferPointer, _ start: Int, _ count: Int,
+                                 _ job: (entry: Int, index: UInt64, d: ChunkDescriptor), _ header: ImageHeader) throws(FormatError) {
+        for i in 0..<count where memory[start + i] == 0 {
+            let within = (job.index - header.entries[job.entry].firstChunk) * UInt64(header.chunkSize) + UInt64(i)
+            throw .field("entry \(job.entry) (cmdline)", "has a NUL byte at offset \(within)")
+        }
     }
 
     /// Everything a restore would check: state aside, the table and every

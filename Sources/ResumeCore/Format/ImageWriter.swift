@@ -18,18 +18,30 @@ public struct ImageWriter<Sink: ImageSink> {
     private let pool: WorkerPool?
     /// Chunks compressed together (in parallel with a pool).
     private let batch: Int
+    /// Signs the header when set (format 1.1, Ed25519).
+    private let signer: SigningKey?
 
     /// `header` supplies kind, flags, chunk size, producer and requirements;
     /// layout fields, entries and digests are filled in by the writer.
     /// With a `pool`, chunks are compressed `batchChunks` at a time on its
     /// threads and written in order; memory stays two batches.
-    public init(sink: Sink, header: ImageHeader, pool: WorkerPool? = nil, batchChunks: Int = 16) {
+    /// With a `signer`, the image is signed and its chunks hashed with
+    /// BLAKE2b-128 (docs/FORMAT.md, "Signature"); else `header.chunkHash`
+    /// is used (XXH3-64 by default).
+    public init(sink: Sink, header: ImageHeader, pool: WorkerPool? = nil, batchChunks: Int = 16,
+                signer: SigningKey? = nil) {
         self.sink = sink
         var h = header
         h.entries = []
+        h.signature = nil
+        if signer != nil {
+            h.chunkHash = .blake2b128
+            h.formatMinor = max(h.formatMinor, 1)
+        }
         self.header = h
         self.pool = pool
-        batch = pool == nil ? 1 : max(1, batchChunks)
+        self.signer = signer
+        batch = pool == nil ? 1 : PipelineBudget.batchChunks(chunkSize: header.chunkSize, requested: batchChunks)
         raw = ScratchBuffer(count: Int(header.chunkSize) * batch)
         stored = ScratchBuffer(count: Int(header.chunkSize) * batch)
     }
@@ -81,13 +93,14 @@ public struct ImageWriter<Sink: ImageSink> {
             // Compress the batch; each slot is its own: no shared state.
             let descriptors = UnsafeMutableBufferPointer<(Int, UInt64, UInt64)>.allocate(capacity: chunks)
             defer { descriptors.deallocate() }
-            let counts = filledCounts, raw = self.raw, stored = self.stored
+            let counts = filledCounts, raw = self.raw, stored = self.stored, hash = header.chunkHash
             let work = { (i: Int) in
                 let rawBytes = UnsafeRawBufferPointer(rebasing: raw.memory[(i * chunk)..<(i * chunk + counts[i])])
                 let out = UnsafeMutableRawBufferPointer(rebasing: stored.memory[(i * chunk)..<((i + 1) * chunk)])
                 let n = ChunkCodec.encode(rawBytes, into: out)
                 let storedBytes = UnsafeRawBufferPointer(rebasing: out[0..<n])
-                descriptors[i] = (n, XXH64.hash(storedBytes), XXH64.hash(rawBytes))
+                let (storedHash, rawHash) = hash.fields(stored: storedBytes, raw: rawBytes)
+                descriptors[i] = (n, storedHash, rawHash)
             }
             if let pool { pool.parallelFor(chunks, work) } else { for i in 0..<chunks { work(i) } }
             for i in 0..<chunks {
@@ -124,6 +137,11 @@ public struct ImageWriter<Sink: ImageSink> {
         header.imageSize = offset + UInt64(table.count)
         header.tableDigest = SHA256.digest(table)
         header.state = .valid
+        if let signer {
+            header.signature = ImageSignature(keyID: signer.publicKey.keyID, signature: [UInt8](repeating: 0, count: 64))
+            let signature = signer.sign(ImageSignature.message(headerBlock: header.encode()))
+            header.signature?.signature = signature
+        }
         let encoded = header.encode()
         _ = try ImageHeader.decode(encoded)
         try table.withUnsafeBytes { try sink.write($0, at: offset) }

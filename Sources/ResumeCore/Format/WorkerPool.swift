@@ -106,3 +106,45 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 }
+
+/// How many bytes the decode and encode pipelines may hold in chunk
+/// buffers: bytes in flight, not chunks, so memory does not grow with the
+/// header's chunk size (4 MiB chunks used to mean 128 MiB of buffers).
+public enum PipelineBudget {
+    /// Stored plus raw buffers of one pipeline, at most.
+    public static let maxBufferBytes = 16 << 20
+
+    /// The chunks per batch for `chunkSize`: at most `requested`, at least
+    /// one, and two buffers of a batch within `maxBufferBytes`.
+    public static func batchChunks(chunkSize: UInt32, requested: Int) -> Int {
+        max(1, min(requested, maxBufferBytes / (2 * max(1, Int(chunkSize)))))
+    }
+
+    /// Test hook: the pipeline buffer bytes allocated right now and the
+    /// most ever allocated at once in this process.
+    public static var current: Int { lock.withLock { counters.current } }
+    public static var peak: Int { lock.withLock { counters.peak } }
+    public static func resetPeak() { lock.withLock { counters.peak = counters.current } }
+
+    static func record(bytes: Int) {
+        lock.withLock {
+            counters.current += bytes
+            counters.peak = max(counters.peak, counters.current)
+        }
+    }
+
+    private nonisolated(unsafe) static var counters = (current: 0, peak: 0)
+    private static let lock = PthreadLock()
+}
+
+/// A pthread mutex for a few counters.
+final class PthreadLock: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body()
+    }
+}
