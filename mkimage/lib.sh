@@ -22,6 +22,8 @@ ROOT_LABEL=fastresume-root
 # Size of the resume disks. The corrupt-image scenario writes a "kernel"
 # image (Debian's bzImage, about 8 MiB, plus headers) into the partition.
 RESUME_DISK_MIB=64
+# The command line kernel B gets from its image: the tests read it back.
+KERNEL_B_CMDLINE="console=ttyS0 panic=-1 fastresume.kernel=B"
 
 # The resume disks' geometry, the one place the scripts and the boot tests
 # take it from. GPT on 512-byte sectors: partition 1 starts at sector 2048

@@ -160,9 +160,6 @@ build_corrupt()
 	mark_built "$out" "$key"
 }
 
-# The command line kernel B gets from its image: the test reads it back.
-KERNEL_B_CMDLINE="console=ttyS0 panic=-1 fastresume.kernel=B"
-
 # build_image_disk NAME INPUT... -- RESUME-IMAGE-ARGS...: a GPT disk
 # build/vm/resume-NAME.img whose partition holds the image that
 # `resume-image create ARGS` makes; rebuilt when an INPUT changes.
