@@ -563,3 +563,41 @@ end()
 	fi
 	[ -z "$S_RESULT" ] || echo "$line" >"$S_RESULT"
 }
+
+# Why a build-all.sh target could not be built, by target (run.sh).
+declare -A BUILD_ERROR=()
+
+# run_scenario FILE: run.sh runs each scenario file through this, in a
+# subshell under set -eE, S_NAME, S_RESULT and S_T0 set. The file sets its
+# variables and functions (Tests/boot/README.md); then, unless it defines
+# run (a scenario without the usual first boot), the resume disk (DISK
+# copied, or made by prepare_disk) is booted with PARAMS, and checks reads
+# the result. A NEEDS target that could not be built (BUILD_ERROR, from
+# run.sh) fails the scenario. An unexpected error stops the scenario
+# (set -e), naming the command, and run.sh records a FAIL.
+run_scenario()
+{
+	local file="$1" disk="$RUN_DIR/$S_NAME.img" t
+	# (Not in a command substitution, where bash clears -e and a failure
+	# is the caller's to judge.)
+	trap 'S_ERR=$?; [[ $- != *e* ]] || echo "  error: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" failed (status $S_ERR)" >&2' ERR
+	NEEDS=() PARAMS=() DISK=""
+	# shellcheck source=/dev/null
+	. "$file"
+	for t in "${NEEDS[@]}"; do
+		[ -z "${BUILD_ERROR[$t]:-}" ] || fail "no $t disk: ${BUILD_ERROR[$t]}"
+	done
+	if [ "${#S_FAILS[@]}" -eq 0 ] && declare -F run >/dev/null; then
+		run
+	elif [ "${#S_FAILS[@]}" -eq 0 ]; then
+		if declare -F prepare_disk >/dev/null; then
+			prepare_disk "$disk"
+		else
+			cp --sparse=always "$(case "$DISK" in /*) echo "$DISK" ;; *) echo "$VM_DIR/$DISK" ;; esac)" "$disk"
+		fi
+		if [ "${#S_FAILS[@]}" -eq 0 ] && vm_boot "" "$disk" "${PARAMS[@]}"; then
+			checks
+		fi
+	fi
+	end
+}
