@@ -42,7 +42,7 @@ if [ "${BOOT_LIVE:-0}" = 1 ]; then
 	bash "$REPO_ROOT/Tests/boot/run.sh" "$@" 2>&1 | tee "$LOG_DIR/run.log"
 else
 	bash "$REPO_ROOT/Tests/boot/run.sh" "$@" 2>&1 | tee "$LOG_DIR/run.log" |
-		grep --line-buffered -E '^(--- |PASS |FAIL |unknown scenario)'
+		awk '/^boot tests took/ { done = 1 } !done && /^(--- |PASS |FAIL |unknown scenario)/ { print; fflush() }'
 fi
 rc="${PIPESTATUS[0]}"
 set -e
@@ -61,6 +61,8 @@ outcome()
 		echo "restored by the kernel: the hibernated system carried on"
 	elif has "$log" '^resume-image: saved '; then
 		echo "root reached, then hibernated with resume-image capture"
+	elif has "$log" '^FASTRESUME-HIBERNATING'; then
+		echo "root reached, then hibernated with the kernel's swsusp"
 	elif has "$log" '^FASTRESUME-ROOT-OK$'; then
 		kib="$(memtotal_kib "$log")"
 		echo "root reached, MemTotal ${kib:+$((kib / 1024)) MiB}"

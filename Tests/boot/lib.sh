@@ -477,11 +477,17 @@ vm_boot()
 	[ -n "$S_LOG" ] && [ -e "$S_LOG" ] && record_timings "$S_NAME${S_BOOT_SUFFIX:-/A}"
 	S_BOOT_SUFFIX="${suffix:+/$suffix}"
 	S_LOG="$LOG_DIR/$S_NAME${suffix:+-$suffix}.serial.log"
-	S_DISK="$disk"
 	[ -n "$suffix" ] || echo
 	echo "--- $S_NAME${suffix:+ (boot $suffix)}: ${*:-(no extra kernel parameters)}"
-	S_SUM_BEFORE="$(sha256sum <"$disk")"
+	# A later boot of the same disk starts from the last one's end (hashing
+	# a 512 MiB disk takes seconds; nothing between the boots writes it).
+	if [ "$disk" = "$S_DISK" ] && [ -n "$S_SUM_AFTER" ]; then
+		S_SUM_BEFORE="$S_SUM_AFTER"
+	else
+		S_SUM_BEFORE="$(sha256sum <"$disk")"
+	fi
 	[ -n "$S_SUM_FIRST" ] || S_SUM_FIRST="$S_SUM_BEFORE"
+	S_DISK="$disk"
 	t0="$(date +%s.%N)"
 	S_RC=0
 	boot_vm "$S_LOG" "$disk" "$@" || S_RC=$?
@@ -556,4 +562,42 @@ end()
 		fi
 	fi
 	[ -z "$S_RESULT" ] || echo "$line" >"$S_RESULT"
+}
+
+# Why a build-all.sh target could not be built, by target (run.sh).
+declare -A BUILD_ERROR=()
+
+# run_scenario FILE: run.sh runs each scenario file through this, in a
+# subshell under set -eE, S_NAME, S_RESULT and S_T0 set. The file sets its
+# variables and functions (Tests/boot/README.md); then, unless it defines
+# run (a scenario without the usual first boot), the resume disk (DISK
+# copied, or made by prepare_disk) is booted with PARAMS, and checks reads
+# the result. A NEEDS target that could not be built (BUILD_ERROR, from
+# run.sh) fails the scenario. An unexpected error stops the scenario
+# (set -e), naming the command, and run.sh records a FAIL.
+run_scenario()
+{
+	local file="$1" disk="$RUN_DIR/$S_NAME.img" t
+	# (Not in a command substitution, where bash clears -e and a failure
+	# is the caller's to judge.)
+	trap 'S_ERR=$?; [[ $- != *e* ]] || echo "  error: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" failed (status $S_ERR)" >&2' ERR
+	NEEDS=() PARAMS=() DISK=""
+	# shellcheck source=/dev/null
+	. "$file"
+	for t in "${NEEDS[@]}"; do
+		[ -z "${BUILD_ERROR[$t]:-}" ] || fail "no $t disk: ${BUILD_ERROR[$t]}"
+	done
+	if [ "${#S_FAILS[@]}" -eq 0 ] && declare -F run >/dev/null; then
+		run
+	elif [ "${#S_FAILS[@]}" -eq 0 ]; then
+		if declare -F prepare_disk >/dev/null; then
+			prepare_disk "$disk"
+		else
+			cp --sparse=always "$(case "$DISK" in /*) echo "$DISK" ;; *) echo "$VM_DIR/$DISK" ;; esac)" "$disk"
+		fi
+		if [ "${#S_FAILS[@]}" -eq 0 ] && vm_boot "" "$disk" "${PARAMS[@]}"; then
+			checks
+		fi
+	fi
+	end
 }

@@ -101,48 +101,14 @@ echo "boot tests: agent $AGENT_BINARY (sha256 $(sha256sum "$AGENT_BINARY" | cut 
 	setup_failure "mkimage/build-all.sh failed (see above)"
 # What the selected scenarios NEED beyond that; a target that fails fails
 # only the scenarios that need it, with the error it printed.
-declare -A build_error=()
 # shellcheck source=/dev/null
 for target in $(for i in "${selected[@]}"; do (NEEDS=() && . "${files[i]}" && echo "${NEEDS[@]}"); done | tr ' ' '\n' | sort -u); do
 	if ! "$MKIMAGE_DIR/build-all.sh" "$target" 2>"$LOG_DIR/build-$target.err"; then
-		build_error[$target]="$(grep 'error:' "$LOG_DIR/build-$target.err" | tail -n1 || true)"
-		build_error[$target]="${build_error[$target]:-building $target failed}"
+		BUILD_ERROR[$target]="$(grep 'error:' "$LOG_DIR/build-$target.err" | tail -n1 || true)"
+		BUILD_ERROR[$target]="${BUILD_ERROR[$target]:-building $target failed}"
 	fi
 	cat "$LOG_DIR/build-$target.err" >&2
 done
-
-# --- one scenario, in a subshell of its own ----------------------------------
-# The scenario file sets its variables and functions; then, unless it
-# defines run (a scenario without the usual first boot), the resume disk
-# (DISK copied, or made by prepare_disk) is booted with PARAMS and checks
-# reads the result. An unexpected error stops the scenario (set -e) with a
-# FAIL naming the command.
-run_scenario()
-{
-	local file="$1" disk="$RUN_DIR/$S_NAME.img" t
-	# (Not in a command substitution, where bash clears -e and a failure
-	# is the caller's to judge.)
-	trap 'S_ERR=$?; [[ $- != *e* ]] || echo "  error: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" failed (status $S_ERR)" >&2' ERR
-	NEEDS=() PARAMS=() DISK=""
-	# shellcheck source=/dev/null
-	. "$file"
-	for t in "${NEEDS[@]}"; do
-		[ -z "${build_error[$t]:-}" ] || fail "no $t disk: ${build_error[$t]}"
-	done
-	if [ "${#S_FAILS[@]}" -eq 0 ] && declare -F run >/dev/null; then
-		run
-	elif [ "${#S_FAILS[@]}" -eq 0 ]; then
-		if declare -F prepare_disk >/dev/null; then
-			prepare_disk "$disk"
-		else
-			cp --sparse=always "$(case "$DISK" in /*) echo "$DISK" ;; *) echo "$VM_DIR/$DISK" ;; esac)" "$disk"
-		fi
-		if [ "${#S_FAILS[@]}" -eq 0 ] && vm_boot "" "$disk" "${PARAMS[@]}"; then
-			checks
-		fi
-	fi
-	end
-}
 
 suite_t0="$(date +%s)"
 for i in "${selected[@]}"; do
@@ -153,7 +119,7 @@ for i in "${selected[@]}"; do
 		set -eE
 		S_NAME="${names[i]}" S_RESULT="$result" S_T0="$(date +%s.%N)"
 		run_scenario "${files[i]}"
-	)
+	) # in a subshell: nothing it sets reaches the next one
 	rc=$?
 	set -e
 	if [ ! -s "$result" ]; then
