@@ -60,8 +60,6 @@ long resume_kexec_load(unsigned long entry, unsigned long nr_segments,
     return syscall(SYS_kexec_load, entry, nr_segments, segments, flags);
 }
 
-int resume_open(const char *path, int flags, unsigned int mode) { return open(path, flags, mode); }
-int resume_errno(void) { return errno; }
 
 long resume_statfs_type(const char *path) {
     struct statfs fs;

@@ -50,8 +50,6 @@ long resume_kexec_file_load(int kernel_fd, int initrd_fd, unsigned long cmdline_
 /// kexec_load(2): no libc wrapper exists.
 long resume_kexec_load(unsigned long entry, unsigned long nr_segments,
                        const struct resume_kexec_segment *segments, unsigned long flags);
-/// open(2) with a mode (variadic in C).
-int resume_open(const char *path, int flags, unsigned int mode);
 /// statfs(2)'s f_type for `path`, or -1 with errno set.
 long resume_statfs_type(const char *path);
 /// memfd_create(2).
@@ -66,7 +64,5 @@ int resume_pid1_mounted_proc(void);
 /// so the boot script brings memory online and the boot goes on. A signal
 /// handler must be async-signal-safe, hence C. 0 disarms it.
 void resume_arm_watchdog(unsigned int seconds, int kmsg_fd);
-/// The current errno, for wrappers that cannot read it through Swift's Glibc.
-int resume_errno(void);
 
 #endif

@@ -19,9 +19,8 @@ public struct ChunkDescriptor: Sendable, Equatable {
         self.rawHash = rawHash
     }
 
-    /// A chunk whose stored size equals its raw size is stored uncompressed;
-    /// the writer only keeps LZ4 output that is strictly smaller.
-    public var isCompressed: Bool { storedSize < rawSize }
+    // A chunk whose stored size equals its raw size is stored uncompressed;
+    // the writer only keeps LZ4 output that is strictly smaller.
 
     public func encode(into b: inout [UInt8], at o: Int) {
         var le = LittleEndianBytes(count: 32)
