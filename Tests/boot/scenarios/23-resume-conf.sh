@@ -2,7 +2,8 @@
 # Debian's installer writes it), no resume= on the command line: with
 # RESUME=none the agent does not probe; with RESUME=PARTLABEL=... it takes
 # that device, finds the kernel image and jumps. (Each initramfs is the
-# test one with a small cpio appended that adds conf/conf.d/resume.)
+# test one with a small cpio in front that adds conf/conf.d/resume: the
+# kernel unpacks both; one appended after the compressed archive is lost.)
 NEEDS=(resume-jumps)
 DISK=resume-kernel-b.img
 PARAMS=()
@@ -14,7 +15,7 @@ initrd_with_resume()
 	rm -rf "$dir"
 	mkdir -p "$dir/conf/conf.d"
 	echo "RESUME=$1" >"$dir/conf/conf.d/resume"
-	{ cat "$VM_DIR/initrd.img"; (cd "$dir" && find conf | cpio -o -H newc --quiet); } >"$2"
+	{ (cd "$dir" && find conf | cpio -o -H newc --quiet); cat "$VM_DIR/initrd.img"; } >"$2"
 }
 
 prepare_disk()

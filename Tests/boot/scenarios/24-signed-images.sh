@@ -26,8 +26,9 @@ prepare_disk()
 	"$RESUME_IMAGE_TOOL" keygen "$dir/trusted" >/dev/null
 	"$RESUME_IMAGE_TOOL" keygen "$dir/other" >/dev/null
 	cp "$dir/trusted.pub" "$tree/etc/fastresume/keys/"
-	# The test initramfs with the key appended, as the hook would copy it.
-	{ cat "$VM_DIR/initrd.img"; (cd "$tree" && find etc | cpio -o -H newc --quiet); } >"$RUN_DIR/initrd-signed.img"
+	# The test initramfs with the key in a cpio in front (the kernel unpacks
+	# both; one appended after the compressed archive would be lost).
+	{ (cd "$tree" && find etc | cpio -o -H newc --quiet); cat "$VM_DIR/initrd.img"; } >"$RUN_DIR/initrd-signed.img"
 	VM_INITRD="$RUN_DIR/initrd-signed.img"
 	signed_disk "$dir/trusted" "$1"
 	signed_disk "$dir/other" "$RUN_DIR/signed-by-other.img"
