@@ -8,8 +8,8 @@ PARAMS=()
 prepare_disk()
 {
 	cp --sparse=always "$VM_DIR/resume-empty.img" "$1"
-	cp --sparse=always "$VM_DIR/resume-kernel-b.img" "$RUN_DIR/usb-stick.img"
-	add_usb_disk "$RUN_DIR/usb-stick.img"
+	cp --sparse=always "$VM_DIR/resume-kernel-b.img" "$RUN_DIR/usb-stick-kernel-b.img"
+	add_usb_disk "$RUN_DIR/usb-stick-kernel-b.img"
 }
 
 checks()
@@ -19,6 +19,6 @@ checks()
 	expect "agent: decision says a removable or USB device was passed over" \
 		has "$S_LOG" 'resume-agent: decision: boot normally: no resume image found on [0-9]+ block device\(s\) \([0-9]+ removable or USB device\(s\) passed over'
 	expect "no jump" not has "$S_LOG" 'kexec_core: Starting new kernel'
-	expect "the stick's image is still valid (never read, never written)" [ "$(image_state "$RUN_DIR/usb-stick.img")" = valid ]
+	expect "the stick's image is still valid (never read, never written)" [ "$(image_state "$RUN_DIR/usb-stick-kernel-b.img")" = valid ]
 	expect_normal_boot
 }
