@@ -38,9 +38,8 @@ public enum RestoreBenchmark {
             }
             let ms = max(1, system.monotonicMilliseconds() - start)
             let bytes = reader.header.rawTotal
-            let status = (try? system.readText("/proc/self/status")) ?? ""
-            let hwm = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
-                .map { String($0.dropFirst(6).filter { $0 != " " && $0 != "\t" }) } ?? "unknown"
+            let hwm = (try? system.readText("/proc/self/status")).flatMap { ProcFields.number("VmHWM", in: $0) }
+                .map { "\($0)kB" } ?? "unknown"
             print("restored \(bytes) bytes in \(ms) ms: \(bytes / 1000 / ms) MB/s on \(pool.threadCount) threads, peak memory \(hwm)")
             return 0
         } catch {
