@@ -1,0 +1,75 @@
+#!/bin/bash
+# shellcheck disable=SC2016 # dpkg-query formats are literal
+# Build an initramfs with Debian's own dracut and the package's dracut
+# module 90fastresume, without installing dracut on this machine (Debian's
+# dracut and initramfs-tools conflict as packages):
+#
+#   mkimage/dracut-initrd.sh build/deb/fastresume_VERSION_amd64.deb
+#
+# 1. build/debroot/dracut: a minimal Debian 12 root (debroot-lib.sh) with
+#    dracut and linux-image-amd64 (whose initramfs dracut then makes).
+# 2. dpkg -i the package there; then, in the chroot,
+#    dracut --force --no-hostonly --kver KVER: 90fastresume must be among
+#    the included modules (lsinitrd -m) and the initramfs must hold
+#    /sbin/resume-agent, /sbin/resume-probe and the pre-mount hook.
+# 3. Copy it to build/vm/initrd-dracut.img, the root's kernel to
+#    build/vm/vmlinuz-dracut; mkimage/boot-initrd.sh boots them.
+# 4. dpkg --purge the package; dracut again: the module is gone, the
+#    initramfs builds without it.
+#
+# Needs root (chroot, mounts), debootstrap, and a Debian mirror the first
+# time (the root is kept in build/debroot/).
+set -euo pipefail
+# shellcheck source=mkimage/debroot-lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/debroot-lib.sh"
+
+deb="${1:-}"
+if [ -z "$deb" ] || [ ! -f "$deb" ]; then
+	die "usage: mkimage/dracut-initrd.sh FASTRESUME.deb (make deb builds it)"
+fi
+[ "$(id -u)" -eq 0 ] || die "needs root (chroot)"
+
+root="$DEBROOT_DIR/dracut"
+debroot_with "$root" "dracut linux-image-amd64 v1" dracut linux-image-amd64
+kver="$(debroot_kver "$root")"
+img=/boot/initrd-fastresume-dracut.img
+
+trap debroot_umount EXIT
+debroot_mount "$root"
+ok() { echo "ok: $*"; }
+
+if in_root "$root" dpkg-query -W -f='${Status}\n' fastresume 2>/dev/null | grep -qv 'not-installed'; then
+	in_root "$root" dpkg --purge fastresume >/dev/null
+fi
+cp "$deb" "$root/tmp/fastresume.deb"
+log "dpkg -i $(basename "$deb") in $root (dracut $(in_root "$root" dpkg-query -W -f='${Version}' dracut), kernel $kver)"
+in_root "$root" dpkg -i /tmp/fastresume.deb 2>&1 | tee "$root.install.log" || die "dpkg -i failed"
+[ -x "$root/usr/lib/dracut/modules.d/90fastresume/module-setup.sh" ] || die "90fastresume not installed"
+
+# dracut (generic: --no-hostonly, as for an image that boots elsewhere).
+log "dracut --force --no-hostonly --kver $kver $img (in the chroot)"
+if ! in_root "$root" dracut --force --no-hostonly --kver "$kver" "$img" >"$root.dracut.log" 2>&1; then
+	tail -n 30 "$root.dracut.log" >&2
+	die "dracut failed (see $root.dracut.log)"
+fi
+modules="$(in_root "$root" lsinitrd -m "$img")"
+grep -qx 'fastresume' <<<"$modules" || die "lsinitrd -m: fastresume is not among the dracut modules"
+ok "dracut included the module fastresume"
+listing="$(in_root "$root" lsinitrd "$img")"
+for want in 'sbin/resume-agent$' 'sbin/resume-probe -> .*resume-agent$' 'hooks/pre-mount/05-fastresume-pre-mount.sh$'; do
+	grep -Eq "$want" <<<"$listing" || die "lsinitrd: nothing matches $want"
+done
+ok "lsinitrd: sbin/resume-agent, sbin/resume-probe, hooks/pre-mount/05-fastresume-pre-mount.sh"
+mkdir -p "$VM_DIR"
+cp "$root$img" "$VM_DIR/initrd-dracut.img"
+cp "$root/boot/vmlinuz-$kver" "$VM_DIR/vmlinuz-dracut"
+ok "wrote $VM_DIR/initrd-dracut.img ($(du -h "$VM_DIR/initrd-dracut.img" | cut -f1)) and $VM_DIR/vmlinuz-dracut ($kver)"
+
+log "dpkg --purge fastresume; dracut again"
+in_root "$root" dpkg --purge fastresume 2>&1 | tee "$root.purge.log" || die "dpkg --purge failed"
+in_root "$root" dracut --force --no-hostonly --kver "$kver" "$img" >"$root.dracut-purged.log" 2>&1 ||
+	die "dracut failed after purge (see $root.dracut-purged.log)"
+if in_root "$root" lsinitrd "$img" | grep -E 'resume-agent|fastresume'; then
+	die "the initramfs still holds the agent after purge"
+fi
+ok "after purge dracut builds an initramfs without the agent"
