@@ -57,18 +57,18 @@ systemd-test:
 # Man pages and shell completions, generated from resume-image's
 # ArgumentParser definitions and checked in (man/, completions/):
 # swift-argument-parser's generate-manual plugin (it builds the package in
-# release mode first) and resume-image --generate-completion-script.
-# resume-agent(8), resume-probe(8) and fastresume-hibernate(8) are written
-# by hand. The date is the package's, so a rerun changes nothing.
+# release mode first; one page, every subcommand in it) and resume-image
+# --generate-completion-script (the bash one without its #! line: it is
+# sourced, not run). resume-agent(8), resume-probe(8) and
+# fastresume-hibernate(8) are written by hand. The date is the package's
+# (debian/changelog), so a rerun changes nothing.
 MAN_DATE = $(shell date -u -d "$$(dpkg-parsechangelog -l debian/changelog -S Date)" +%Y-%m-%d)
 man:
-	$(SWIFT) package plugin generate-manual --multi-page --date $(MAN_DATE) --authors "fastresume maintainers"
-	rm -f man/resume-image.1 man/resume-image.*.1
-	for f in .build/plugins/GenerateManual/outputs/resume-image/*.1; do \
-		sed -e '$$a\' "$$f" >"man/$$(basename "$$f")"; done
+	$(SWIFT) package plugin generate-manual --date $(MAN_DATE) --authors "fastresume maintainers"
+	sed -e '$$a\' .build/plugins/GenerateManual/outputs/resume-image/resume-image.1 >man/resume-image.1
 	mkdir -p completions/bash completions/zsh completions/fish
 	bin="$$($(SWIFT) build -c release --show-bin-path)/resume-image"; \
-		"$$bin" --generate-completion-script bash >completions/bash/resume-image && \
+		"$$bin" --generate-completion-script bash | sed '1{/^#!/d}' >completions/bash/resume-image && \
 		"$$bin" --generate-completion-script zsh >completions/zsh/_resume-image && \
 		"$$bin" --generate-completion-script fish >completions/fish/resume-image.fish
 	@git status --short man completions

@@ -40,6 +40,9 @@ debroot_base()
 	log "debian root base: debootstrap --variant=minbase $DEBIAN_SUITE from $(debian_mirror)"
 	debootstrap --variant=minbase "$DEBIAN_SUITE" "$base.tmp" "$(debian_mirror)" >"$DEBROOT_DIR/debootstrap.log" 2>&1 ||
 		die "debootstrap failed (see $DEBROOT_DIR/debootstrap.log)"
+	# debootstrap can leave its /proc mounted.
+	umount "$base.tmp/proc" 2>/dev/null || true
+	umount "$base.tmp/sys" 2>/dev/null || true
 	# No daemons in the chroot (package scripts ask policy-rc.d).
 	printf '#!/bin/sh\nexit 101\n' >"$base.tmp/usr/sbin/policy-rc.d"
 	chmod 0755 "$base.tmp/usr/sbin/policy-rc.d"
