@@ -7,7 +7,7 @@
 #   mkimage/dracut-initrd.sh build/deb/fastresume_VERSION_amd64.deb
 #
 # 1. build/debroot/dracut: a minimal Debian 12 root (debroot-lib.sh) with
-#    dracut and linux-image-amd64 (whose initramfs dracut then makes).
+#    dracut, systemd-sysv and linux-image-amd64.
 # 2. dpkg -i the package there; then, in the chroot,
 #    dracut --force --no-hostonly --kver KVER: 90fastresume must be among
 #    the included modules (lsinitrd -m) and the initramfs must hold
@@ -30,7 +30,11 @@ fi
 [ "$(id -u)" -eq 0 ] || die "needs root (chroot)"
 
 root="$DEBROOT_DIR/dracut"
-debroot_with "$root" "dracut linux-image-amd64 v1" dracut linux-image-amd64
+# systemd-sysv: Debian's default init, and dracut needs its poweroff,
+# reboot and halt (minbase has none); with systemd there, dracut builds a
+# systemd initramfs, where the pre-mount hook runs from
+# dracut-pre-mount.service.
+debroot_with "$root" "dracut systemd-sysv linux-image-amd64 v2" dracut systemd-sysv linux-image-amd64
 kver="$(debroot_kver "$root")"
 img=/boot/initrd-fastresume-dracut.img
 
