@@ -7,7 +7,7 @@ DEB_PACKAGES := libblkid-dev liblz4-dev lz4 qemu-system-x86 qemu-utils linux-ima
 	busybox-static gdisk cpio e2fsprogs zstd kmod util-linux fdisk binutils bc python3 \
 	debhelper dpkg-dev fakeroot lintian debootstrap
 
-.PHONY: all deps build static test unit fuzz cli-test boot-test systemd-test man deb deb-root dracut-initrd demo check clean
+.PHONY: all deps build static test unit fuzz cli-test boot-test systemd-test man deb deb-root dracut-initrd deb-test demo check clean
 
 all: build static
 
@@ -90,12 +90,26 @@ deb:
 # Install the package into a debootstrapped Debian 12 root, check its own
 # update-initramfs, purge it: build/vm/initrd-deb.img (mkimage/deb-root.sh).
 deb-root: deb
-	bash mkimage/deb-root.sh build/deb/fastresume_$(DEB_VERSION)_amd64.deb
+	bash mkimage/deb-root.sh $(DEB_FILE)
 
 # An initramfs made by Debian's dracut (in a chroot) with 90fastresume:
 # build/vm/initrd-dracut.img (mkimage/dracut-initrd.sh).
 dracut-initrd: deb
-	bash mkimage/dracut-initrd.sh build/deb/fastresume_$(DEB_VERSION)_amd64.deb
+	bash mkimage/dracut-initrd.sh $(DEB_FILE)
+
+# Everything about the package, in order (needs root, a Debian mirror the
+# first time, QEMU; about 20 minutes on 2 busy cores): install and purge in
+# a Debian root, boot its initramfs with and without the agent; the same
+# with Debian's dracut; then "systemctl hibernate" through the drop-in in a
+# systemd root, restored by the agent.
+DEB_FILE = build/deb/fastresume_$(DEB_VERSION)_amd64.deb
+deb-test: deb systemd-test
+	bash mkimage/deb-root.sh $(DEB_FILE)
+	bash mkimage/boot-initrd.sh deb-installed build/vm/vmlinuz-deb build/vm/initrd-deb.img agent
+	bash mkimage/boot-initrd.sh deb-purged build/vm/vmlinuz-deb build/vm/initrd-deb-purged.img no-agent
+	bash mkimage/dracut-initrd.sh $(DEB_FILE)
+	bash mkimage/boot-initrd.sh dracut build/vm/vmlinuz-dracut build/vm/initrd-dracut.img agent
+	bash mkimage/systemd-hibernate.sh $(DEB_FILE)
 
 # The tests: unit, fuzz, resume-image on Debian's kernel, QEMU boot scenarios.
 check: deps
