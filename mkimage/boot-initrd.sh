@@ -17,10 +17,11 @@
 # The root is build/vm/root.img plus an /etc/os-release
 # (build/vm/root-os-release.img, made here with debugfs): systemd's
 # switch-root, in a dracut initramfs, refuses a root without one ("does
-# not seem to be an OS tree"). BOOT_TIMEOUT defaults to 300 s here: a
-# systemd initramfs under TCG takes about two minutes to reach the root.
+# not seem to be an OS tree"). BOOT_TIMEOUT defaults to 480 s here: a
+# systemd initramfs under TCG takes two to four minutes to reach the root
+# on two busy cores.
 set -euo pipefail
-: "${BOOT_TIMEOUT:=300}"
+: "${BOOT_TIMEOUT:=480}"
 # shellcheck source=Tests/boot/lib.sh source-path=SCRIPTDIR/../Tests/boot
 . "$(dirname "${BASH_SOURCE[0]}")/../Tests/boot/lib.sh"
 
