@@ -4,9 +4,10 @@ SHELL := /bin/bash
 SWIFT ?= swift
 STATIC_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-static
 DEB_PACKAGES := libblkid-dev liblz4-dev libsodium-dev libxxhash-dev lz4 qemu-system-x86 qemu-utils linux-image-amd64 initramfs-tools \
-	busybox-static gdisk cpio e2fsprogs zstd kmod util-linux fdisk binutils bc python3
+	busybox-static gdisk cpio e2fsprogs zstd kmod util-linux fdisk binutils bc python3 \
+	debhelper dpkg-dev fakeroot lintian debootstrap
 
-.PHONY: all deps build static test unit fuzz cli-test boot-test demo check clean
+.PHONY: all deps build static test unit fuzz cli-test boot-test systemd-test man deb deb-root dracut-initrd deb-test demo check clean
 
 all: build static
 
@@ -48,9 +49,72 @@ cli-test: build
 boot-test: build static
 	bash Tests/boot/run.sh
 
+# fastresume-hibernate (the systemctl hibernate drop-in's command) against
+# fake configurations.
+systemd-test:
+	bash Tests/systemd/run.sh
+
+# Man pages and shell completions, generated from resume-image's
+# ArgumentParser definitions and checked in (man/, completions/):
+# swift-argument-parser's generate-manual plugin (it builds the package in
+# release mode first; one page, every subcommand in it) and resume-image
+# --generate-completion-script (the bash one without its #! line: it is
+# sourced, not run). resume-agent(8), resume-probe(8) and
+# fastresume-hibernate(8) are written by hand. The date is the package's
+# (debian/changelog), so a rerun changes nothing.
+MAN_DATE = $(shell date -u -d "$$(dpkg-parsechangelog -l debian/changelog -S Date)" +%Y-%m-%d)
+man:
+	$(SWIFT) package plugin generate-manual --date $(MAN_DATE) --authors "fastresume maintainers"
+	sed -e '$$a\' .build/plugins/GenerateManual/outputs/resume-image/resume-image.1 >man/resume-image.1
+	mkdir -p completions/bash completions/zsh completions/fish
+	bin="$$($(SWIFT) build -c release --show-bin-path)/resume-image"; \
+		"$$bin" --generate-completion-script bash | sed '1{/^#!/d}' >completions/bash/resume-image && \
+		"$$bin" --generate-completion-script zsh >completions/zsh/_resume-image && \
+		"$$bin" --generate-completion-script fish >completions/fish/resume-image.fish
+	@git status --short man completions
+
+# The Debian package, from `make static` (debian/rules), copied to build/.
+# Swift is not a Debian package, so dpkg-checkbuilddeps cannot see it: -d
+# skips the build-dependency check (debian/rules checks for swift itself;
+# debian/control lists the Debian ones). dpkg-buildpackage writes the .deb
+# to the parent directory; it is moved into build/deb/.
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version)
+deb:
+	dpkg-buildpackage -b -us -uc -d
+	mkdir -p build/deb
+	mv ../fastresume_$(DEB_VERSION)_amd64.deb ../fastresume_$(DEB_VERSION)_amd64.buildinfo \
+		../fastresume_$(DEB_VERSION)_amd64.changes build/deb/
+	@if command -v lintian >/dev/null; then lintian --fail-on error build/deb/fastresume_$(DEB_VERSION)_amd64.changes; fi
+	@ls -l build/deb/fastresume_$(DEB_VERSION)_amd64.deb
+
+# Install the package into a debootstrapped Debian 12 root, check its own
+# update-initramfs, purge it: build/vm/initrd-deb.img (mkimage/deb-root.sh).
+deb-root: deb
+	bash mkimage/deb-root.sh $(DEB_FILE)
+
+# An initramfs made by Debian's dracut (in a chroot) with 90fastresume:
+# build/vm/initrd-dracut.img (mkimage/dracut-initrd.sh).
+dracut-initrd: deb
+	bash mkimage/dracut-initrd.sh $(DEB_FILE)
+
+# Everything about the package, in order (needs root, a Debian mirror the
+# first time, QEMU; about 20 minutes on 2 busy cores): install and purge in
+# a Debian root, boot its initramfs with and without the agent; the same
+# with Debian's dracut; then "systemctl hibernate" through the drop-in in a
+# systemd root, restored by the agent.
+DEB_FILE = build/deb/fastresume_$(DEB_VERSION)_amd64.deb
+deb-test: deb systemd-test
+	bash mkimage/deb-root.sh $(DEB_FILE)
+	bash mkimage/boot-initrd.sh deb-installed build/vm/vmlinuz-deb build/vm/initrd-deb.img agent
+	bash mkimage/boot-initrd.sh deb-purged build/vm/vmlinuz-deb build/vm/initrd-deb-purged.img no-agent
+	bash mkimage/dracut-initrd.sh $(DEB_FILE)
+	bash mkimage/boot-initrd.sh dracut build/vm/vmlinuz-dracut build/vm/initrd-dracut.img agent
+	bash mkimage/systemd-hibernate.sh $(DEB_FILE)
+
 # The tests: unit, fuzz, resume-image on Debian's kernel, QEMU boot scenarios.
 check: deps
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory systemd-test
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory cli-test
 	$(MAKE) --no-print-directory boot-test

@@ -1,0 +1,144 @@
+function __resume-image_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __resume-image_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __resume-image_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __resume-image_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __resume-image_parse_tokens -S
+    set -l unparsed_tokens (__resume-image_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'resume-image'
+        __resume-image_parse_subcommand 0 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'create'
+            __resume-image_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'kernel'
+                __resume-image_parse_subcommand 1 'kernel=' 'initrd=' 'cmdline=' 'no-kernel-check' 'reusable' 'chunk-size=' 'force' 'version' 'h/help'
+            case 'segments'
+                __resume-image_parse_subcommand 1 'elf=' 'entry=' 'reusable' 'chunk-size=' 'force' 'version' 'h/help'
+            end
+        case 'capture'
+            __resume-image_parse_subcommand 1 'image-size=' 'reusable' 'force' 'version' 'h/help'
+        case 'inspect'
+            __resume-image_parse_subcommand 1 'json' 'version' 'h/help'
+        case 'verify'
+            __resume-image_parse_subcommand 1 'threads=' 'version' 'h/help'
+        case 'extract'
+            __resume-image_parse_subcommand 1 'entry=' 'o/output=' 'version' 'h/help'
+        case 'invalidate'
+            __resume-image_parse_subcommand 1 'version' 'h/help'
+        case 'help'
+            __resume-image_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __resume-image_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __resume-image_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __resume-image_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __resume-image_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__resume-image_tokens -p)
+    if test -z "$(__resume-image_tokens -t)"
+        set -l index (count (__resume-image_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'resume-image' -f
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image" version' -l 'version' -d 'Show the version.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_positional "resume-image" -eq 1' -fa 'create' -d 'Create an image.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_positional "resume-image" -eq 1' -fa 'capture' -d 'Hibernate: save this running system into TARGET as a snapshot image through /dev/snapshot, then power off.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_positional "resume-image" -eq 1' -fa 'inspect' -d 'Show an image\'s header, entries, sizes, ratio and state (checks the header and table, not every chunk).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_positional "resume-image" -eq 1' -fa 'verify' -d 'Check everything a restore would: header, state, table and every chunk. Exit 0 valid, 1 not (reason on stderr).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_positional "resume-image" -eq 1' -fa 'extract' -d 'Write one entry of an image (kernel, initrd, cmdline, stream, or segment N) to a file, every chunk checked.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_positional "resume-image" -eq 1' -fa 'invalidate' -d 'Mark an image consumed, so it is never resumed (one 8-byte write, synced).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_positional "resume-image" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create" version' -l 'version' -d 'Show the version.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_positional "resume-image create" -eq 1' -fa 'kernel' -d 'An A/B swap image: a bzImage, an optional initrd and a command line (restored with kexec_file_load).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_positional "resume-image create" -eq 1' -fa 'segments' -d 'Raw physical memory segments from an ELF\'s PT_LOAD headers and an entry address (restored with kexec_load).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create kernel" kernel' -l 'kernel' -d 'The kernel (a bzImage, e.g. /boot/vmlinuz-VERSION).' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create kernel" initrd' -l 'initrd' -d 'The initrd to start it with.' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create kernel" cmdline' -l 'cmdline' -d 'The command line kernel B gets (at most 4096 bytes).' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create kernel" no-kernel-check' -l 'no-kernel-check' -d 'Accept a kernel file that has no x86 boot header (for testing the restore path\'s refusal).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create kernel" reusable' -l 'reusable' -d 'The image may be resumed more than once (default: one-shot, marked consumed when used).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create kernel" chunk-size' -l 'chunk-size' -d 'Raw bytes per chunk: a power of two from 4096 to 4194304.' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create kernel" force' -l 'force' -d 'Write over a block device even where libblkid sees a filesystem, swap or partition table (erasing those signatures).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create kernel" version' -l 'version' -d 'Show the version.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create kernel" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create segments" elf' -l 'elf' -d 'The ELF64 executable; segments are placed at their physical addresses.' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create segments" entry' -l 'entry' -d 'The entry address (default: the ELF\'s e_entry). Decimal or 0x hex.' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create segments" reusable' -l 'reusable' -d 'The image may be resumed more than once (default: one-shot, marked consumed when used).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create segments" chunk-size' -l 'chunk-size' -d 'Raw bytes per chunk: a power of two from 4096 to 4194304.' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create segments" force' -l 'force' -d 'Write over a block device even where libblkid sees a filesystem, swap or partition table (erasing those signatures).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create segments" version' -l 'version' -d 'Show the version.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image create segments" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image capture" image-size' -l 'image-size' -d 'The image size the kernel aims for, in MiB (it frees memory to reach it; 0: as small as it can). Default: the kernel\'s.' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image capture" reusable' -l 'reusable' -d 'The image may be resumed more than once (default: one-shot).'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image capture" force' -l 'force' -d 'Write over TARGET even where libblkid sees a filesystem, swap or partition table.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image capture" version' -l 'version' -d 'Show the version.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image capture" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image inspect" json' -l 'json' -d 'Print JSON.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image inspect" version' -l 'version' -d 'Show the version.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image inspect" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image verify" threads' -l 'threads' -d 'Decoding threads (default: the online CPUs).' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image verify" version' -l 'version' -d 'Show the version.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image verify" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image extract" entry' -l 'entry' -d 'Which entry: kernel, initrd, cmdline, stream, or a segment\'s number.' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image extract" o output' -l 'output' -s 'o' -d 'Where to write it.' -rfka ''
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image extract" version' -l 'version' -d 'Show the version.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image extract" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image invalidate" version' -l 'version' -d 'Show the version.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image invalidate" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'resume-image' -n '__resume-image_should_offer_completions_for_flags_or_options "resume-image help" version' -l 'version' -d 'Show the version.'
