@@ -27,7 +27,7 @@ need_cmd qemu-system-x86_64 qemu-system-x86
 dir="$("$MKIMAGE_DIR/kjump-build.sh")"
 logs="$dir/logs"
 mkdir -p "$logs"
-TIMEOUT="${KJUMP_TIMEOUT:-600}"
+TIMEOUT="${KJUMP_TIMEOUT:-300}"
 
 # boot LOG MEM APPEND: one QEMU run (TCG, one CPU, the disk as /dev/vda),
 # its serial output timestamped into LOG. QEMU ends when the guest reboots.
