@@ -247,8 +247,9 @@ static void read_vmcoreinfo(int mem, struct vmci *v)
 	v->off_flags = vmci_get(text, "OFFSET(page.flags)=", 10, 1);
 	v->off_mapcount = vmci_get(text, "OFFSET(page._mapcount)=", 10, 1);
 	v->off_private = vmci_get(text, "OFFSET(page.private)=", 10, 1);
-	v->buddy_value = vmci_get(text, "NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=", 10, 1);
-	v->offline_value = vmci_get(text, "NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=", 10, 0);
+	/* NUMBER() prints a C int: PGTY_buddy << 24 comes out negative */
+	v->buddy_value = (uint32_t)vmci_get(text, "NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=", 10, 1);
+	v->offline_value = (uint32_t)vmci_get(text, "NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=", 10, 0);
 	const char *rel = strstr(text, "OSRELEASE=");
 	if (rel)
 		sscanf(rel + 10, "%64s", v->release);
