@@ -38,7 +38,7 @@ boot()
 	t0="$EPOCHREALTIME"
 	timeout "$TIMEOUT" nice qemu-system-x86_64 -accel tcg -smp 1 -m "$mem" -display none \
 		-monitor none -serial stdio -no-reboot -kernel "$dir/bzImage" -initrd "$dir/a.cpio" \
-		-append "console=ttyS0 nokaslr $append" \
+		-append "console=ttyS0 nokaslr no_timer_check $append" \
 		-drive "file=$dir/disk.img,format=raw,if=virtio" </dev/null 2>&1 |
 		while IFS= read -r line; do
 			printf '%7.2f %s\n' "$(bc <<<"$EPOCHREALTIME - $t0")" "${line%$'\r'}"
