@@ -207,7 +207,7 @@ static void parse_ranges(struct ranges *rs)
 struct vmci {
 	uint64_t vmemmap, init_top_pgt, phys_base;
 	uint64_t page_size, off_mapcount, off_private, off_flags;
-	uint64_t buddy_value, offline_value;
+	uint64_t buddy_value;
 	char release[65];
 };
 
@@ -249,7 +249,6 @@ static void read_vmcoreinfo(int mem, struct vmci *v)
 	v->off_private = vmci_get(text, "OFFSET(page.private)=", 10, 1);
 	/* NUMBER() prints a C int: PGTY_buddy << 24 comes out negative */
 	v->buddy_value = (uint32_t)vmci_get(text, "NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=", 10, 1);
-	v->offline_value = (uint32_t)vmci_get(text, "NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=", 10, 0);
 	const char *rel = strstr(text, "OSRELEASE=");
 	if (rel)
 		sscanf(rel + 10, "%64s", v->release);
