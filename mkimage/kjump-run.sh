@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # the scenario_* functions are called by name
 # The kexec-jump proofs of issue 9 under QEMU TCG (-smp 1), on the
 # KEXEC_JUMP kernel of mkimage/kernel-jump.sh and the guests of
 # mkimage/kjump-build.sh (mkimage/kjump/init says what each part does).
