@@ -6,7 +6,7 @@ STATIC_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable --s
 DEB_PACKAGES := libblkid-dev liblz4-dev lz4 qemu-system-x86 qemu-utils linux-image-amd64 initramfs-tools \
 	busybox-static gdisk cpio e2fsprogs zstd kmod util-linux fdisk binutils bc python3
 
-.PHONY: all deps build static test unit fuzz cli-test boot-test demo check clean deps-jump kernel-jump kjump-test
+.PHONY: all deps build static test unit fuzz cli-test boot-test demo check clean
 
 all: build static
 
@@ -22,6 +22,7 @@ deps:
 # tools, kexec-tools for kernel A's side of the test.
 JUMP_PACKAGES := linux-source-6.12 flex bison bc libelf-dev libssl-dev kexec-tools gcc make xz-utils \
 	liblz4-dev busybox-static qemu-system-x86 python3
+.PHONY: deps-jump kernel-jump kjump-test
 deps-jump:
 	@missing=$$(for p in $(JUMP_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
