@@ -16,9 +16,14 @@ out=build/fuzz
 bin=$out/fuzz-resume
 mkdir -p "$out"
 mapfile -t sources < <(find Sources/ResumeCore -name '*.swift' | sort)
-swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name ResumeFuzz \
-    -I Sources/CLZ4 -I Sources/CSodium -I Sources/CXXHash "${sources[@]}" fuzz/*.swift \
-    -Xlinker -llz4 -Xlinker -lsodium -Xlinker -lxxhash -o "$bin"
+# Built again only when a source is newer than the binary.
+if [ ! -x "$bin" ] || [ -n "$(find "${sources[@]}" fuzz/*.swift Sources/C*/ -newer "$bin" -print -quit)" ]; then
+	rm -f "$bin"
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name ResumeFuzz \
+		-I Sources/CLZ4 -I Sources/CSodium -I Sources/CXXHash "${sources[@]}" fuzz/*.swift \
+		-Xlinker -llz4 -Xlinker -lsodium -Xlinker -lxxhash -o "$bin" 2>&1 | grep -v 'Cannot export local symbol' || true
+	[ -x "$bin" ] || { echo "fuzz: the build failed"; exit 1; }
+fi
 
 # Seeds: the golden images; command lines as boot loaders write them; an ELF
 # payload (when binutils is there) and a bzImage header.
