@@ -48,7 +48,12 @@ for target in "${targets[@]}"; do
 	case $target in image-decoder) max_len=65536 ;; cmdline) max_len=4096 ;; *) max_len=16384 ;; esac
 	echo "fuzz: $target, $runs runs"
 	# -timeout fails a hang; -rss_limit_mb fails memory that grows with the input's numbers.
+	# The whole output goes to build/fuzz/last-TARGET.log; its end is shown.
+	rc=0
 	RESUME_FUZZ_TARGET=$target "$bin" -runs="$runs" -max_len=$max_len -timeout=10 -rss_limit_mb=2048 \
-		-print_final_stats=1 "$out/corpus-$target" 2>&1 | tail -n 25
+		-print_final_stats=1 "$out/corpus-$target" >"$out/last-$target.log" 2>&1 || rc=$?
+	grep -E '^#[0-9]+[[:space:]]+DONE' "$out/last-$target.log" | tail -n 1 || true
+	tail -n 25 "$out/last-$target.log"
+	[ "$rc" -eq 0 ] || { echo "fuzz: $target FAILED (exit $rc), the input is in the log above"; exit 1; }
 	echo "fuzz: $runs runs of $target without a crash, hang or leak"
 done
