@@ -27,5 +27,5 @@ for target in "${targets[@]}"; do
 	rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -n1)
 	printf '%-14s %9s executions, %6s exec/s, coverage %5s edges, peak RSS %4s MB (ASan), %5.0f s wall: %s\n' \
 		"$target" "${done_runs:-?}" "${speed:-?}" "${cov:-?}" "${rss:-?}" "$(echo "$end - $start" | bc -l)" "$outcome" | tee -a bench/results/fuzz.txt
-	[[ $outcome == FAILED* ]] && { tail -n 30 "$log"; exit 1; }
+	if [[ $outcome == FAILED* ]]; then tail -n 30 "$log"; exit 1; fi
 done
