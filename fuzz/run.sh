@@ -53,7 +53,7 @@ for target in "${targets[@]}"; do
 	RESUME_FUZZ_TARGET=$target "$bin" -runs="$runs" -max_len=$max_len -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 "$out/corpus-$target" >"$out/last-$target.log" 2>&1 || rc=$?
 	grep -E '^#[0-9]+[[:space:]]+DONE' "$out/last-$target.log" | tail -n 1 || true
-	tail -n 25 "$out/last-$target.log"
+	tail -n 25 "$out/last-$target.log" | grep -Ev '^#[0-9]+[[:space:]]+DONE' || true
 	[ "$rc" -eq 0 ] || { echo "fuzz: $target FAILED (exit $rc), the input is in the log above"; exit 1; }
 	echo "fuzz: $runs runs of $target without a crash, hang or leak"
 done
