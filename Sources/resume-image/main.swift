@@ -218,10 +218,18 @@ struct Inspect: ParsableCommand {
         }
     }
 
-    /// The packed bzImage's version string, from its first chunk.
+    /// The packed bzImage's version string, from the start of its first
+    /// chunk (the setup header's version pointer is 16 bits: 64 KiB + 0x200
+    /// and the string's 256 bytes are all it can reach). Stops after that chunk.
     func kernelVersion(_ reader: ImageReader<DeviceFile>) throws -> String? {
+        struct Enough: Error {}
         var first: [UInt8]?
-        try reader.forEachChunk(entry: 0) { _, _, raw in if first == nil { first = Array(raw) } }
+        do {
+            try reader.forEachChunk(entry: 0, batchChunks: 1) { _, _, raw in
+                first = Array(raw.prefix(0x10000 + 0x200 + 256))
+                throw Enough()
+            }
+        } catch is Enough {}
         return first.flatMap { BzImageInfo.parse(prefix: $0)?.version }
     }
 }

@@ -119,6 +119,9 @@ final class CorruptionTests: XCTestCase {
         // The 2^48 bound covers addresses too.
         expect({ put(&$0, 0x200 + 40, 1 << 50, 8); reseal(&$0) },
                .field("entry 0 physical address", "\(UInt64(1) << 50) exceeds the format limit of 2^48"), base: k)
+        let seg = try TestImages.segmentsImage().bytes
+        expect({ put(&$0, 0x70, (1 << 48) + 0x1000, 8); reseal(&$0) },
+               .field("entry address", "\((UInt64(1) << 48) + 0x1000) exceeds the format limit of 2^48"), base: seg)
         // Snapshot memory: block size a power of two >= 4096, required memory whole blocks.
         expect({ put(&$0, 0x80, 0, 8); reseal(&$0) },
                .field("memory block size", "0 is not a power of two of at least 4096"), base: snap)
