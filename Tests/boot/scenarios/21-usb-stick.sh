@@ -3,7 +3,10 @@
 # kernel), says why, and the boot is a normal one
 NEEDS=(resume-jumps)
 DISK=resume-empty.img
-PARAMS=()
+# USB disks appear asynchronously, after the storage scan: no delay in
+# usb-storage, and the agent waits 3 s before it looks (resumedelay=), so the
+# stick is there to be passed over.
+PARAMS=(usb-storage.delay_use=0 resumedelay=3)
 
 prepare_disk()
 {
