@@ -15,16 +15,20 @@ enum NormalBoot {
         system.log("handover after \(elapsed) ms, peak memory \(peak.map(String.init) ?? "unknown") KiB")
     }
 
-    /// Online every block (a dry run only says how many it would).
+    /// Online every block (a dry run only says how many it would), after
+    /// handing the memory `memmap=` held back to kmem (`HeldBackMemory`).
     static func bringMemoryOnline(_ system: BootSystem, dryRun: Bool) {
         do {
             if dryRun {
+                for line in HeldBackMemory.dryRunLines(system, cmdline: try? system.readText("/proc/cmdline")) {
+                    system.log(line.hasPrefix("dry run:") ? line : "memory: \(line)")
+                }
                 let layout = try MemoryHotplug.read(system)
                 let offline = layout.blocks.count - layout.onlineCount
                 system.log("dry run: would online \(offline) memory blocks (\(UInt64(offline) * layout.blockSize >> 20) MiB)")
                 return
             }
-            let result = try MemoryHotplug.onlineAll(system)
+            let result = try MemoryHotplug.onlineEverything(system)
             for failure in result.failures { system.log("memory: could not online \(failure)") }
             let layout = result.layout
             let all = layout.onlineCount == layout.blocks.count ? "all" : "\(layout.onlineCount) of"
