@@ -28,13 +28,20 @@ enum NormalBoot {
                 system.log("dry run: would online \(offline) memory blocks (\(UInt64(offline) * layout.blockSize >> 20) MiB)")
                 return
             }
+            let before = memTotal(system)
             let result = try MemoryHotplug.onlineEverything(system)
             for failure in result.failures { system.log("memory: could not online \(failure)") }
             let layout = result.layout
             let all = layout.onlineCount == layout.blocks.count ? "all" : "\(layout.onlineCount) of"
-            system.log("memory: \(result.onlined.count) blocks onlined, \(all) \(layout.blocks.count) blocks online (\(layout.onlineMiB) MiB)")
+            let memTotals = before.flatMap { b in memTotal(system).map { "; MemTotal \(b) -> \($0) kB" } } ?? ""
+            system.log("memory: \(result.onlined.count) blocks onlined, \(all) \(layout.blocks.count) blocks online (\(layout.onlineMiB) MiB)\(memTotals)")
         } catch {
             system.log("memory: cannot read \(MemoryHotplug.root): \(error)")
         }
+    }
+
+    /// MemTotal (kB) from /proc/meminfo: what the kernel runs in, before and after.
+    static func memTotal(_ system: BootSystem) -> UInt64? {
+        (try? system.readText("/proc/meminfo")).flatMap { ProcFields.number("MemTotal", in: $0) }
     }
 }
