@@ -28,13 +28,15 @@ enum NormalBoot {
                 system.log("dry run: would online \(offline) memory blocks (\(UInt64(offline) * layout.blockSize >> 20) MiB)")
                 return
             }
+            let start = system.monotonicMilliseconds()
             let before = memTotal(system)
             let result = try MemoryHotplug.onlineEverything(system)
+            let ms = system.monotonicMilliseconds() - start
             for failure in result.failures { system.log("memory: could not online \(failure)") }
             let layout = result.layout
             let all = layout.onlineCount == layout.blocks.count ? "all" : "\(layout.onlineCount) of"
             let memTotals = before.flatMap { b in memTotal(system).map { "; MemTotal \(b) -> \($0) kB" } } ?? ""
-            system.log("memory: \(result.onlined.count) blocks onlined, \(all) \(layout.blocks.count) blocks online (\(layout.onlineMiB) MiB)\(memTotals)")
+            system.log("memory: \(result.onlined.count) blocks onlined, \(all) \(layout.blocks.count) blocks online (\(layout.onlineMiB) MiB) in \(ms) ms\(memTotals)")
         } catch {
             system.log("memory: cannot read \(MemoryHotplug.root): \(error)")
         }

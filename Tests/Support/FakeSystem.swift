@@ -92,7 +92,7 @@ public final class FakeSystem: BootSystem {
     }
 
     public func exists(_ path: String) -> Bool {
-        (devices[path] != nil && visible(path)) || files[path] != nil
+        (devices[path] != nil && visible(path)) || files[path] != nil || files.keys.contains { $0.hasPrefix(path + "/") }
     }
 
     public func canonicalPath(_ path: String) -> String? { links[path] ?? path }
@@ -202,7 +202,7 @@ public final class FakeSystem: BootSystem {
     }
 
     /// Rewrites /proc/iomem and the dax devices from `bootRAM` and `heldBack`.
-    func refresh() {
+    public func refresh() {
         var lines: [(UInt64, String)] = []
         for r in bootRAM { lines.append((r.start, "\(hex(r.start))-\(hex(r.start + r.size - 1)) : System RAM")) }
         let present = daxDevicesPresent || loadedModules.contains("dax_hmem")
@@ -240,6 +240,8 @@ public final class FakeSystem: BootSystem {
             guard heldBack[i].driver == "device_dax" else { throw SystemError("write", path: path, errno: 19) }
             heldBack[i].driver = nil
         } else if path.hasSuffix("/kmem/new_id") {
+            // The driver's directory is there only once kmem is loaded.
+            guard exists("/sys/module/kmem") else { throw SystemError("open", path: path, errno: 2) }
             // new_id attaches at once; a device already bound stays bound,
             // and kmem's probe fails (quietly for the writer) without a node.
             if heldBack[i].driver == nil, heldBack[i].node != nil {
