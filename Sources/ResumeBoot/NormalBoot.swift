@@ -8,8 +8,8 @@ import ResumeSystem
 /// the boot script onlines whatever the agent could not (and after a crash
 /// or the watchdog).
 enum NormalBoot {
-    static func handOver(_ system: BootSystem, dryRun: Bool, since start: UInt64) {
-        bringMemoryOnline(system, dryRun: dryRun)
+    static func handOver(_ system: BootSystem, dryRun: Bool, since start: UInt64, cmdline: String?) {
+        bringMemoryOnline(system, dryRun: dryRun, cmdline: .some(cmdline))
         let elapsed = system.monotonicMilliseconds() - start
         let peak = (try? system.readText("/proc/self/status")).flatMap { ProcFields.number("VmHWM", in: $0) }
         system.log("handover after \(elapsed) ms, peak memory \(peak.map(String.init) ?? "unknown") KiB")
@@ -17,10 +17,13 @@ enum NormalBoot {
 
     /// Online every block (a dry run only says how many it would), after
     /// handing the memory `memmap=` held back to kmem (`HeldBackMemory`).
-    static func bringMemoryOnline(_ system: BootSystem, dryRun: Bool) {
+    /// `cmdline`: the command line the agent read (nil inside: it could not);
+    /// absent, /proc/cmdline is read here.
+    static func bringMemoryOnline(_ system: BootSystem, dryRun: Bool, cmdline: String?? = nil) {
+        let cmdline = cmdline ?? (try? system.readText("/proc/cmdline"))
         do {
             if dryRun {
-                for line in HeldBackMemory.dryRunLines(system, cmdline: try? system.readText("/proc/cmdline")) {
+                for line in HeldBackMemory.dryRunLines(system, cmdline: cmdline) {
                     system.log(line.hasPrefix("dry run:") ? line : "memory: \(line)")
                 }
                 let layout = try MemoryHotplug.read(system)
@@ -30,7 +33,7 @@ enum NormalBoot {
             }
             let start = system.monotonicMilliseconds()
             let before = memTotal(system)
-            let result = try MemoryHotplug.onlineEverything(system)
+            let result = try MemoryHotplug.onlineEverything(system, cmdline: cmdline)
             let ms = system.monotonicMilliseconds() - start
             for failure in result.failures { system.log("memory: could not online \(failure)") }
             let layout = result.layout

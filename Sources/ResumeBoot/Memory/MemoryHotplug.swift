@@ -83,8 +83,8 @@ public enum MemoryHotplug {
     /// kexec_load segment aimed into held-back memory would need it in the
     /// direct map for the copy at the jump: not done yet (segments images
     /// load low).
-    public static func onlineEverything(_ system: BootSystem) throws -> OnlineResult {
-        HeldBackMemory.handToKernel(system, cmdline: try? system.readText("/proc/cmdline")) { system.log("memory: \($0)") }
+    public static func onlineEverything(_ system: BootSystem, cmdline: String?) throws -> OnlineResult {
+        HeldBackMemory.handToKernel(system, cmdline: cmdline) { system.log("memory: \($0)") }
         return try onlineAll(system)
     }
 }

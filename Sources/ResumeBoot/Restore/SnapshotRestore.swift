@@ -31,11 +31,9 @@ struct SnapshotRestore: RestorePath {
         }
         do {
             // Held-back memory too: the image may need what was soft reserved at boot.
-            let before = NormalBoot.memTotal(system)
-            let result = try MemoryHotplug.onlineEverything(system)
+            let result = try MemoryHotplug.onlineEverything(system, cmdline: try? system.readText("/proc/cmdline"))
             if !result.onlined.isEmpty {
-                let memTotals = before.flatMap { b in NormalBoot.memTotal(system).map { "; MemTotal \(b) -> \($0) kB" } } ?? ""
-                system.log("memory: \(result.onlined.count) blocks onlined for the snapshot (\(result.layout.onlineMiB) MiB online)\(memTotals)")
+                system.log("memory: \(result.onlined.count) blocks onlined for the snapshot (\(result.layout.onlineMiB) MiB online)")
             }
             let layout = result.layout
             guard layout.onlineBytes == h.requiredMemoryBytes, layout.blockSize == h.memoryBlockSize,
