@@ -38,8 +38,13 @@ enum NormalBoot {
             for failure in result.failures { system.log("memory: could not online \(failure)") }
             let layout = result.layout
             let all = layout.onlineCount == layout.blocks.count ? "all" : "\(layout.onlineCount) of"
-            let memTotals = before.flatMap { b in memTotal(system).map { "; MemTotal \(b) -> \($0) kB" } } ?? ""
-            system.log("memory: \(result.onlined.count) blocks onlined, \(all) \(layout.blocks.count) blocks online (\(layout.onlineMiB) MiB) in \(ms) ms\(memTotals)")
+            // Confined (memmap= held memory back): how long it took, and
+            // what the kernel ran in before and runs in now.
+            var confined = ""
+            if !MemmapParameter.heldBack(KernelCommandLine(cmdline ?? "")).isEmpty {
+                confined = " in \(ms) ms" + (before.flatMap { b in memTotal(system).map { "; MemTotal \(b) -> \($0) kB" } } ?? "")
+            }
+            system.log("memory: \(result.onlined.count) blocks onlined, \(all) \(layout.blocks.count) blocks online (\(layout.onlineMiB) MiB)\(confined)")
         } catch {
             system.log("memory: cannot read \(MemoryHotplug.root): \(error)")
         }
