@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=Tests/boot/lib.sh
 . Tests/boot/lib.sh
-make --no-print-directory build static >/dev/null
+[ "${BENCH_NO_BUILD:-0}" = 1 ] || make --no-print-directory build static >/dev/null
 mkimage/build-all.sh kernel initramfs rootfs resume-empty >/dev/null
 export BOOT_TIMEOUT=600
 out=bench/results/confine.txt
