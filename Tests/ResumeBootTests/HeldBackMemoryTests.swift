@@ -45,9 +45,10 @@ final class HeldBackMemoryTests: XCTestCase {
         00001000-0009fbff : System RAM
         00100000-1ffdffff : System RAM
           01000000-01ffffff : Kernel code
-        100000000-13fffffff : Soft Reserved
-          100000000-13fffffff : dax0.0
-            100000000-13fffffff : System RAM (kmem)
+        100000000-13fffffff : hmem.0
+          100000000-13fffffff : Soft Reserved
+            100000000-13fffffff : dax0.0
+              100000000-13fffffff : System RAM (kmem)
         """
         let entries = IOMem.parse(text)
         XCTAssertEqual(IOMem.topOfRAM(entries), 0x1ffe0000)

@@ -207,9 +207,12 @@ public final class FakeSystem: BootSystem {
         for r in bootRAM { lines.append((r.start, "\(hex(r.start))-\(hex(r.start + r.size - 1)) : System RAM")) }
         let present = daxDevicesPresent || loadedModules.contains("dax_hmem")
         for d in heldBack {
-            var text = "\(hex(d.start))-\(hex(d.start + d.size - 1)) : Soft Reserved"
-            if present { text += "\n  \(hex(d.start))-\(hex(d.start + d.size - 1)) : \(d.name)" }
-            if d.driver == "kmem" { text += "\n    \(hex(d.start))-\(hex(d.start + d.size - 1)) : System RAM (kmem)" }
+            // As the kernel nests them: the hmem platform device's resource
+            // (same range) above the e820 entry, kmem's below.
+            let range = "\(hex(d.start))-\(hex(d.start + d.size - 1))"
+            var text = "\(range) : hmem.\(d.name.dropFirst(3).prefix { $0 != "." })\n  \(range) : Soft Reserved"
+            if present { text += "\n    \(range) : \(d.name)" }
+            if d.driver == "kmem" { text += "\n      \(range) : System RAM (kmem)" }
             lines.append((d.start, text))
             let dir = "/sys/bus/dax/devices/\(d.name)"
             guard present else { continue }

@@ -74,7 +74,7 @@ public struct MemmapSuggestion: Sendable, Equatable {
         guard let text = try? system.readText(IOMem.path) else { return nil }
         let entries = IOMem.parse(text)
         guard !IOMem.addressesHidden(entries) else { return nil }
-        let ram = entries.filter { $0.depth == 0 && ($0.name == "System RAM" || $0.name == "Soft Reserved") }.map(\.range)
+        let ram = entries.filter { $0.depth == 0 && $0.name == "System RAM" }.map(\.range) + IOMem.softReserved(entries)
         return ram.isEmpty ? nil : (ram.sorted { $0.start < $1.start }, IOMem.path)
     }
 

@@ -128,9 +128,12 @@ public enum IOMem {
         entries.filter { $0.depth == 0 && $0.name == "System RAM" }.map(\.range.end).max()
     }
 
-    /// Top-level "Soft Reserved" ranges.
+    /// "Soft Reserved" ranges, at whatever depth: the platform device
+    /// dax_hmem binds to ("hmem.0", the same range) is inserted above it.
     public static func softReserved(_ entries: [IOMemEntry]) -> [PhysicalRange] {
-        entries.filter { $0.depth == 0 && $0.name == "Soft Reserved" }.map(\.range)
+        var out: [PhysicalRange] = []
+        for e in entries where e.name == "Soft Reserved" && !out.contains(e.range) { out.append(e.range) }
+        return out
     }
 
     /// Whether memory inside `range` has been added as RAM ("System RAM (kmem)" below it).
