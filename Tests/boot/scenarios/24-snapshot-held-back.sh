@@ -3,8 +3,13 @@
 # so it must use the GiB at 4 GiB the agent onlined) and hibernates with
 # resume-image capture; the agent onlines the held-back memory before it
 # feeds /dev/snapshot, restores, and the data comes back whole
-DISK=resume-hibernate.img
 PARAMS=(fastresume.test=capture-high)
+
+prepare_disk()
+{
+	# capture wants room for the image uncompressed: about 640 MB here.
+	make_resume_disk "$1" 1024
+}
 
 checks()
 {
