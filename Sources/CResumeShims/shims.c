@@ -55,6 +55,10 @@ long resume_kexec_file_load(int kernel_fd, int initrd_fd, unsigned long cmdline_
     return syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, cmdline_len, cmdline, flags);
 }
 
+long resume_finit_module(int fd, const char *params, int flags) {
+    return syscall(SYS_finit_module, fd, params, flags);
+}
+
 long resume_kexec_load(unsigned long entry, unsigned long nr_segments,
                        const struct resume_kexec_segment *segments, unsigned long flags) {
     return syscall(SYS_kexec_load, entry, nr_segments, segments, flags);

@@ -101,7 +101,7 @@ public struct Agent {
             system.log(Decision.bootNormally(BootReason(failure.code, "resume from \(device) failed: \(failure.text)")).logLine)
             break
         }
-        NormalBoot.handOver(system, dryRun: dryRun, since: start)
+        NormalBoot.handOver(system, dryRun: dryRun, since: start, cmdline: cmdlineText)
         if options.watchdog { system.armWatchdog(seconds: 0) }
         return ExitStatus.continueBoot
     }

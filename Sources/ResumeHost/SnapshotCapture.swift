@@ -35,6 +35,9 @@ public enum SnapshotCapture {
 
     public static func run(_ options: Options, log: (String) -> Void) -> Outcome {
         let system = LiveSystem(log: KernelLog(prefix: "", useKmsg: false))
+        // Memory held back at boot below the top of RAM and onlined since
+        // is a hibernation nosave region: the snapshot would omit it.
+        if let why = HeldBackMemory.hibernationLoss(system) { return .failed(why) }
         // The target: a path, or a tag (PARTLABEL=...) libblkid resolves.
         var path = options.target
         if let spec = DeviceSpec.parse(options.target), case .tag = spec {

@@ -7,10 +7,22 @@ import ResumeSystem
 public struct Probe {
     let system: BootSystem
     let cmdline: String?
+    let suggestMemmap: Bool
 
-    public init(system: BootSystem, cmdline: String? = nil) {
+    public init(system: BootSystem, cmdline: String? = nil, suggestMemmap: Bool = false) {
         self.system = system
         self.cmdline = cmdline
+        self.suggestMemmap = suggestMemmap
+    }
+
+    /// `--suggest-memmap`: the memmap= right for this machine, or why none.
+    public struct Suggestion {
+        public var suggestion: MemmapSuggestion?
+        public var source: String?
+        public var ram: [PhysicalRange]
+        /// /sys/firmware/acpi/tables/SRAT: without it kmem rejects the memory.
+        public var srat: Bool?
+        public var efi: Bool
     }
 
     public struct Device {
@@ -26,6 +38,9 @@ public struct Probe {
         public var cmdline: String
         public var settings: AgentSettings
         public var memory: MemoryLayout?
+        /// Memory memmap= held back at boot (soft reserved), and its dax devices.
+        public var heldBack: HeldBackMemory
+        public var suggestion: Suggestion?
         public var devices: [Device]
         public var decision: Decision
         /// What could not be read, and why.
@@ -54,8 +69,22 @@ public struct Probe {
             devices.append(Device(path: path, info: system.probe(path), finding: plan.examine(path, base: 0, scanning: true)))
         }
         let decision = Decider.decide(search: search, devices: considered, restorable: { Agent.restorable($0, system) })
+        let heldBack = HeldBackMemory.survey(system, cmdline: text)
+        unreadable += heldBack.unreadable
+        var suggestion: Suggestion?
+        if suggestMemmap {
+            let efi = system.exists("/sys/firmware/efi")
+            let srat: Bool? = system.exists("/sys/firmware/acpi/tables") ? system.exists("/sys/firmware/acpi/tables/SRAT") : nil
+            if let (ram, source) = MemmapSuggestion.firmwareRAM(system) {
+                suggestion = Suggestion(suggestion: MemmapSuggestion.make(ram: ram, efi: efi), source: source, ram: ram, srat: srat, efi: efi)
+            } else {
+                suggestion = Suggestion(suggestion: nil, source: nil, ram: [], srat: srat, efi: efi)
+                unreadable.append("/sys/firmware/memmap and /proc/iomem: cannot read the RAM map (run as root)")
+            }
+        }
         return Report(release: release, machine: machine, capabilities: capabilities(&unreadable), cmdline: text ?? "",
-                      settings: plan.settings, memory: memory, devices: devices, decision: decision, unreadable: unreadable)
+                      settings: plan.settings, memory: memory, heldBack: heldBack, suggestion: suggestion,
+                      devices: devices, decision: decision, unreadable: unreadable)
     }
 
     func capabilities(_ unreadable: inout [String]) -> [(String, String)] {
@@ -113,6 +142,8 @@ extension Probe.Report {
         } else {
             out.append("memory: unknown")
         }
+        out += heldBackText()
+        if let suggestion { out += suggestionText(suggestion) }
         out.append("")
         out.append("block devices:")
         if devices.isEmpty { out.append("  (none)") }
@@ -189,11 +220,87 @@ extension Probe.Report {
                 ("warnings", .array(settings.warnings.map { .string($0) })),
             ])),
             ("memory", memoryJSON),
+            ("held_back_memory", heldBackJSON()),
+            ("suggested_memmap", suggestion.map(suggestionJSON) ?? .null),
             ("devices", .array(devices.map(deviceJSON))),
             ("decision", decisionJSON),
             ("unreadable", .array(unreadable.map { .string($0) })),
         ])
         return root.render() + "\n"
+    }
+
+    func heldBackText() -> [String] {
+        var out: [String] = []
+        guard !heldBack.requested.isEmpty else {
+            return ["held-back memory: none (no memmap=SIZE%START-1+0xefffffff on the command line)"]
+        }
+        let total = heldBack.requested.reduce(UInt64(0)) { $0 + $1.size }
+        out.append("held-back memory (memmap=): \(heldBack.requested.count) range\(heldBack.requested.count == 1 ? "" : "s"), \(sizeText(total))\(heldBack.topOfRAM.map { "; top of boot RAM \(hexAddress($0))" } ?? "")")
+        for r in heldBack.regions {
+            let node = r.device.map { $0.targetNode.map { "node \($0)" } ?? "node none (no ACPI SRAT)" }
+            let parts = [r.device?.name ?? "no dax device (dax_hmem not loaded)", r.device.map { "driver \($0.driver ?? "none")" }, node].compactMap { $0 }
+            let can: String = switch r.status {
+            case .handedToKmem: "yes (kmem has it)"
+            case .canHandOver: "yes"
+            case .noDevice: "not yet (the agent loads dax_hmem, then decides)"
+            case .refused: "no"
+            }
+            out.append("  \(r.range) (\(sizeText(r.range.size))): \(parts.joined(separator: ", ")), can be onlined: \(can)")
+        }
+        out += heldBack.lines.filter { !$0.contains("no dax device") }.map { "  " + $0 }
+        return out
+    }
+
+    func suggestionText(_ s: Probe.Suggestion) -> [String] {
+        var out = ["", "suggested confinement (from \(s.source ?? "no RAM map"); \(s.efi ? "UEFI" : "BIOS") boot):"]
+        if !s.ram.isEmpty { out.append("  RAM: \(s.ram.map(\.description).joined(separator: ", "))") }
+        guard let m = s.suggestion else {
+            out.append("  none: no range of at least \(sizeText(MemmapSuggestion.smallestRegion)) from a 2 GiB boundary to the top of RAM leaves the boot the \(sizeText(MemmapSuggestion.bootBytes)) (and 17 MiB per GiB held back) it needs")
+            return out
+        }
+        out.append("  \(m.parameter)\(m.nokaslr ? " nokaslr" : "")")
+        out += m.explanation.map { "    " + $0 }
+        switch s.srat {
+        case true?: out.append("    ACPI SRAT: present (kmem can take the memory)")
+        case false?: out.append("    ACPI SRAT: absent: kmem will reject the held-back memory (\"invalid node\"); confinement does not work on this firmware")
+        case nil: out.append("    ACPI SRAT: unknown (/sys/firmware/acpi/tables not readable)")
+        }
+        return out
+    }
+
+    func heldBackJSON() -> JSON {
+        let regions: [JSON] = heldBack.regions.map { r in
+            let (status, reason): (String, String?) = switch r.status {
+            case .handedToKmem: ("kmem", nil)
+            case .canHandOver: ("ready", nil)
+            case .noDevice: ("no-device", nil)
+            case let .refused(why): ("refused", why)
+            }
+            return .object([
+                ("range", .string(r.range.description)), ("start", .uint(r.range.start)), ("size", .uint(r.range.size)),
+                ("dax", .optional(r.device?.name)), ("driver", .optional(r.device?.driver)),
+                ("node", r.device?.targetNode.map { .int(Int64($0)) } ?? .null),
+                ("can_online", .bool(r.canBeOnlined)), ("status", .string(status)), ("reason", .optional(reason)),
+                ("below_top_of_ram", .bool(r.belowTopOfRAM)),
+            ])
+        }
+        return .object([
+            ("requested", .array(heldBack.requested.map { .object([("range", .string($0.description)), ("start", .uint($0.start)), ("size", .uint($0.size))]) })),
+            ("top_of_ram", heldBack.topOfRAM.map { .uint($0) } ?? .null),
+            ("regions", .array(regions)),
+            ("warnings", .array(heldBack.lines.map { .string($0) })),
+        ])
+    }
+
+    func suggestionJSON(_ s: Probe.Suggestion) -> JSON {
+        guard let m = s.suggestion else { return .object([("memmap", .null), ("source", .optional(s.source))]) }
+        return .object([
+            ("memmap", .string(m.parameter)), ("nokaslr", .bool(m.nokaslr)),
+            ("start", .uint(m.region.start)), ("size", .uint(m.region.size)), ("top_of_ram", .uint(m.topOfRAM)),
+            ("low_bytes", .uint(m.lowBytes)), ("needed_low_bytes", .uint(m.neededLowBytes)),
+            ("srat", s.srat.map { .bool($0) } ?? .null), ("efi", .bool(s.efi)), ("source", .optional(s.source)),
+            ("why", .array(m.explanation.map { .string($0) })),
+        ])
     }
 
     /// "memory0-3: online", "memory4-11: offline".

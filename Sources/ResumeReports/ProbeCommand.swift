@@ -5,7 +5,7 @@ import ResumeSystem
 /// initramfs inside the agent's binary).
 public enum ProbeCommand {
     public static let usage = """
-    usage: resume-probe [--json] [--cmdline TEXT]
+    usage: resume-probe [--json] [--suggest-memmap] [--cmdline TEXT]
 
     Shows what resume-agent sees on this machine and what it would do: kernel
     capabilities, memory blocks, block devices and any resume image on them
@@ -14,15 +14,20 @@ public enum ProbeCommand {
 
       --json          one JSON document; every reason has a stable "code"
       --cmdline TEXT  use TEXT instead of /proc/cmdline
+      --suggest-memmap  the memmap= that confines the boot kernel on this
+                      machine (from /sys/firmware/memmap): the top of RAM
+                      from a 2 GiB boundary, enough left below for the
+                      boot, and nokaslr where a BIOS boot needs it
     """
 
     public static func main(arguments: [String]) -> Int32 {
-        var json = false
+        var json = false, suggest = false
         var cmdline: String?
         var i = 0
         while i < arguments.count {
             switch arguments[i] {
             case "--json": json = true
+            case "--suggest-memmap": suggest = true
             case "--cmdline":
                 guard i + 1 < arguments.count else { return usageError("--cmdline needs a value") }
                 i += 1
@@ -39,7 +44,7 @@ public enum ProbeCommand {
             i += 1
         }
         let system = LiveSystem(log: KernelLog(prefix: "resume-probe: ", useKmsg: false))
-        let report = Probe(system: system, cmdline: cmdline).run()
+        let report = Probe(system: system, cmdline: cmdline, suggestMemmap: suggest).run()
         print(json ? report.json() : report.text(), terminator: "")
         return 0
     }

@@ -71,9 +71,11 @@ final class FaultTests: XCTestCase {
                 system.addDevice("vdb1", image: image)
                 system.failing[call] = 5
                 boot(system)
-                XCTAssertTrue(system.events.filter(Self.irreversible.contains).isEmpty || !system.events.contains("failed \(call)"),
+                // Failed before the mark (the memory line's MemTotal is read after it, too).
+                let beforeMark = system.events.prefix { !$0.hasPrefix("write /dev/vdb1") && !Self.irreversible.contains($0) }
+                XCTAssertTrue(system.events.filter(Self.irreversible.contains).isEmpty || !beforeMark.contains("failed \(call)"),
                               "\(kind), \(call): \(system.events)")
-                if system.events.contains("failed \(call)") {
+                if beforeMark.contains("failed \(call)") {
                     XCTAssertTrue(system.deviceWrites.isEmpty, "\(kind), \(call): \(system.events)")
                     XCTAssertEqual(try ImageReader(source: system.devices["/dev/vdb1"]!).header.state, .valid)
                 }

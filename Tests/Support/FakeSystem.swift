@@ -29,6 +29,8 @@ public final class FakeSystem: BootSystem {
     public var failing: [String: Int32] = [:]
 
     public init(onlineBlocks: Int = 4, offlineBlocks: Int = 8, blockSize: UInt64 = 128 << 20) {
+        self.blockSize = blockSize
+        bootRAM = [(0, UInt64(onlineBlocks + offlineBlocks) * blockSize)]
         files["/sys/devices/system/memory/block_size_bytes"] = String(blockSize, radix: 16) + "\n"
         for i in 0..<(onlineBlocks + offlineBlocks) {
             files["/sys/devices/system/memory/memory\(i)/state"] = i < onlineBlocks ? "online\n" : "offline\n"
@@ -64,6 +66,7 @@ public final class FakeSystem: BootSystem {
     public func writeText(_ path: String, _ text: String) throws {
         try check("write \(path)")
         writes.append((path, text))
+        if path.hasPrefix("/sys/bus/dax/drivers/") { return try daxWrite(path, text) }
         if path.hasPrefix("/sys/devices/system/memory/memory"), path.hasSuffix("/state") {
             let index = Int(path.dropFirst("/sys/devices/system/memory/memory".count).dropLast("/state".count))!
             if refusingBlocks.contains(index) { throw SystemError("write", path: path, errno: 16) }
@@ -89,7 +92,7 @@ public final class FakeSystem: BootSystem {
     }
 
     public func exists(_ path: String) -> Bool {
-        (devices[path] != nil && visible(path)) || files[path] != nil
+        (devices[path] != nil && visible(path)) || files[path] != nil || files.keys.contains { $0.hasPrefix(path + "/") }
     }
 
     public func canonicalPath(_ path: String) -> String? { links[path] ?? path }
@@ -172,6 +175,95 @@ public final class FakeSystem: BootSystem {
     public func kexecJump() -> Error {
         events.append("jump")
         return SystemError("reboot", errno: 22)
+    }
+
+    // Memory held back at boot (memmap=SIZE%START-1+0xefffffff), played:
+    // /proc/iomem, the dax device dax_hmem makes of each soft-reserved
+    // range once loaded (finit_module), device_dax's unbind, kmem's new_id
+    // (which adds the range as offline memory blocks, or rejects a device
+    // without target_node, as the kernel does without an SRAT).
+    public var loadedModules: [String] = []
+    /// Top-level "System RAM" in /proc/iomem (set before `holdBack`); default: the blocks made at init.
+    public var bootRAM: [(start: UInt64, size: UInt64)] = []
+    public var heldBack: [(name: String, start: UInt64, size: UInt64, node: Int?, driver: String?)] = []
+    /// The dax devices exist at once (udev loaded the modules) instead of when dax_hmem loads.
+    public var daxDevicesPresent = false
+    let blockSize: UInt64
+
+    public static let modulesDep = "/lib/modules/6.1.0-test-amd64/modules.dep"
+
+    /// A soft-reserved range and the dax device (daxN.0) dax_hmem makes of
+    /// it; `node` nil models a machine without SRAT; `driver` the driver
+    /// bound when the device appears ("device_dax" as udev does it).
+    public func holdBack(start: UInt64, size: UInt64, node: Int? = 0, driver: String? = "device_dax") {
+        heldBack.append(("dax\(heldBack.count).0", start, size, node, driver))
+        files[Self.modulesDep] = "kernel/drivers/dax/hmem/dax_hmem.ko:\nkernel/drivers/dax/device_dax.ko:\nkernel/drivers/dax/kmem.ko:\n"
+        refresh()
+    }
+
+    /// Rewrites /proc/iomem and the dax devices from `bootRAM` and `heldBack`.
+    public func refresh() {
+        var lines: [(UInt64, String)] = []
+        for r in bootRAM { lines.append((r.start, "\(hex(r.start))-\(hex(r.start + r.size - 1)) : System RAM")) }
+        let present = daxDevicesPresent || loadedModules.contains("dax_hmem")
+        for d in heldBack {
+            // As the kernel nests them: the hmem platform device's resource
+            // (same range) above the e820 entry, kmem's below.
+            let range = "\(hex(d.start))-\(hex(d.start + d.size - 1))"
+            var text = "\(range) : hmem.\(d.name.dropFirst(3).prefix { $0 != "." })\n  \(range) : Soft Reserved"
+            if present { text += "\n    \(range) : \(d.name)" }
+            if d.driver == "kmem" { text += "\n      \(range) : System RAM (kmem)" }
+            lines.append((d.start, text))
+            let dir = "/sys/bus/dax/devices/\(d.name)"
+            guard present else { continue }
+            files["\(dir)/resource"] = "0x\(hex(d.start))\n"
+            files["\(dir)/size"] = "\(d.size)\n"
+            files["\(dir)/numa_node"] = "\(d.node ?? 0)\n"
+            if let node = d.node { files["\(dir)/target_node"] = "\(node)\n" }
+            if let driver = d.driver {
+                files["\(dir)/driver"] = ""
+                links["\(dir)/driver"] = "/sys/bus/dax/drivers/\(driver)"
+            } else {
+                files["\(dir)/driver"] = nil
+                links["\(dir)/driver"] = nil
+            }
+        }
+        files["/proc/iomem"] = lines.sorted { $0.0 < $1.0 }.map(\.1).joined(separator: "\n") + "\n"
+    }
+
+    func hex(_ v: UInt64) -> String {
+        let digits = String(v, radix: 16)
+        return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
+
+    /// The bus's files, as writes reach them.
+    func daxWrite(_ path: String, _ text: String) throws {
+        guard let i = heldBack.firstIndex(where: { $0.name == text }) else { throw SystemError("write", path: path, errno: 19) }
+        if path.hasSuffix("/device_dax/unbind") {
+            guard heldBack[i].driver == "device_dax" else { throw SystemError("write", path: path, errno: 19) }
+            heldBack[i].driver = nil
+        } else if path.hasSuffix("/kmem/new_id") {
+            // The driver's directory is there only once kmem is loaded.
+            guard exists("/sys/module/kmem") else { throw SystemError("open", path: path, errno: 2) }
+            // new_id attaches at once; a device already bound stays bound,
+            // and kmem's probe fails (quietly for the writer) without a node.
+            if heldBack[i].driver == nil, heldBack[i].node != nil {
+                heldBack[i].driver = "kmem"
+                let first = Int(heldBack[i].start / blockSize), count = Int(heldBack[i].size / blockSize)
+                for b in first..<(first + count) { files["/sys/devices/system/memory/memory\(b)/state"] = "offline\n" }
+            }
+        }
+        refresh()
+    }
+
+    public func loadModule(path: String, compressed: Bool) throws {
+        let name = String(path.split(separator: "/").last!.prefix { $0 != "." })
+        try check("finit_module \(name)")
+        events.append("finit_module \(name)")
+        if loadedModules.contains(name) { throw SystemError("finit_module", path: path, errno: 17) }
+        loadedModules.append(name)
+        files["/sys/module/\(name)/refcnt"] = "0\n"
+        refresh()
     }
 
     public var memoryStates: [String] {

@@ -24,20 +24,37 @@ BOOT_TIMEOUT="${BOOT_TIMEOUT:-120}"
 # 6-10 s of guest time. A root reached later than this means some resume
 # wait ran to its default length instead of the bound the test gave.
 MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
-# The DIMM adds 1 GiB to the 512 MiB of boot memory: with all of it online
-# MemTotal is about 1.4 GiB; with the DIMM offline it is under 0.5 GiB.
-MIN_MEMTOTAL_KIB=1363148 # 1.3 GiB
+# The test VM confines its kernel as a real machine would (DESIGN.md,
+# "Confining the boot kernel on real hardware"): 1536 MiB of RAM, 512 MiB
+# of it below 4 GiB (max-ram-below-4g) and 1 GiB at 4 GiB, one NUMA node
+# (QEMU then makes an ACPI SRAT, without which kmem rejects the memory),
+# and memmap=1G%4G-1+0xefffffff holding the GiB at 4 GiB back as "Soft
+# Reserved": the kernel boots in 512 MiB (MemTotal about 400000 kB) and
+# the agent hands the rest to kmem and onlines it (about 1450000 kB).
+# With all of it online MemTotal is about 1.4 GiB; confined, under 0.6 GiB.
+MIN_MEMTOTAL_KIB=1363148   # 1.3 GiB
+MAX_CONFINED_KIB=629146    # 0.6 GiB: MemTotal before the agent onlined
+# The memory below 4 GiB the kernel boots in.
+LOW_MEM=512M
+# The one DIMM scenario's memory (the QEMU-only way: a pc-dimm whose blocks
+# come up offline with memhp_default_state=offline).
+DIMM_MEMORY=(-m 512M,slots=4,maxmem=4G -object memory-backend-ram,id=m1,size=1G -device pc-dimm,id=dimm1,memdev=m1)
 
-# The agent's exit status when its watchdog fires (resume_agent.timeout):
-# _exit(3) in Sources/CResumeShims/shims.c; the boot script logs it as
-# "failed (exit status N)". The one place the boot tests know an exit code
-# of the agent: take it from the shared exit-code list once there is one.
-AGENT_EXIT_WATCHDOG=3
+# The agent's exit statuses, from its one list (resume_exit.h, printed by
+# `resume-agent --exit-codes`): RESUME_EXIT_WATCHDOG and the rest. The boot
+# script logs the watchdog's as "failed (exit status N: the watchdog gave up)".
+if [ -x "$AGENT_BINARY" ]; then
+	eval "$("$AGENT_BINARY" --exit-codes)"
+fi
+AGENT_EXIT_WATCHDOG="${RESUME_EXIT_WATCHDOG:-3}"
 
 # The kernel command line every test boot starts with:
 #   console=ttyS0                 the serial log is what the tests read
-#   memhp_default_state=offline   the DIMM's memory comes up offline: the
-#                                 agent must bring it online
+#   memhp_default_state=offline   memory added later (by kmem, or a DIMM)
+#                                 comes up offline: the agent onlines it
+#                                 (Debian's default too; explicit here)
+# and, unless HOLD_BACK says otherwise, the memmap= that holds back the
+# memory above LOW_MEM (see boot_vm).
 #   root=LABEL=... ro fastboot    the test root, read-only, no fsck
 #   printk.time=1                 timestamps on the agent's kmsg lines, which
 #                                 the console echoes (the timings come
@@ -56,10 +73,14 @@ BASE_CMDLINE="console=ttyS0 memhp_default_state=offline root=LABEL=$ROOT_LABEL r
 # them at its top level (it runs in a subshell of its own: nothing leaks
 # into the next scenario):
 #   VM_KERNEL, VM_INITRD  default build/vm/vmlinuz and build/vm/initrd.img
-#   QEMU_MEM              boot memory, default 512M; the 1 GiB DIMM (offline
-#                         at boot) comes on top
-#   QEMU_MEMORY=(...)     replaces all the memory arguments (-m, the DIMM),
-#                         e.g. for -numa; QEMU_MEM is then not used
+#   QEMU_MEM              all RAM, default 1536M: LOW_MEM below 4 GiB, the
+#                         rest at 4 GiB, held back at boot (memmap=)
+#   QEMU_MEMORY=(...)     replaces all the memory arguments (-m, -machine,
+#                         -numa), e.g. "${DIMM_MEMORY[@]}" or a machine
+#                         without -numa; QEMU_MEM is then not used
+#   HOLD_BACK             the memmap= parameter; default "auto": the RAM
+#                         above 4 GiB when QEMU_MEMORY is not set, none
+#                         when it is; "" for none
 #   QEMU_ARGS=(...)       appended last: -machine, -smp, devices; add_disk
 #                         and add_usb_disk append here
 #   QEMU_EXTRA="..."      the same as one word-split string (bench/ uses it)
@@ -67,6 +88,17 @@ VM_KERNEL="$VM_DIR/vmlinuz"
 VM_INITRD="$VM_DIR/initrd.img"
 QEMU_MEMORY=()
 QEMU_ARGS=()
+HOLD_BACK=auto
+
+# mib SIZE: 1536M, 2G -> MiB.
+mib()
+{
+	case "$1" in
+	*G) echo $((${1%G} * 1024)) ;;
+	*M) echo "${1%M}" ;;
+	*) die "mib: $1 is not NNNM or NNG" ;;
+	esac
+}
 
 # add_disk FILE [readonly]: FILE (raw) as one more virtio disk, after the
 # root (vda) and the resume disk (vdb): vdc, vdd, ... in the order added.
@@ -109,7 +141,7 @@ drive_spec()
 # boot_vm LOG RESUME_DISK [KERNEL_PARAM...]
 #
 # Boots VM_KERNEL and VM_INITRD under TCG (KVM hangs on these machines)
-# with 512 MiB of boot memory plus a 1 GiB DIMM whose blocks start offline,
+# with the confined memory described at the top (or QEMU_MEMORY),
 # the root disk read-only as the first virtio-blk disk and RESUME_DISK
 # (read-write) as the second, then QEMU_ARGS (see above). The serial
 # console goes to LOG (and, with BOOT_LIVE=1, to the terminal as well);
@@ -119,10 +151,16 @@ boot_vm()
 {
 	local log="$1" disk="$2"
 	shift 2
-	local cmdline="$BASE_CMDLINE${*:+ $*}" f extra=() memory=("${QEMU_MEMORY[@]}")
+	local cmdline="$BASE_CMDLINE" f extra=() memory=("${QEMU_MEMORY[@]}") hold="$HOLD_BACK" total
 	read -r -a extra <<<"${QEMU_EXTRA:-}"
-	[ "${#memory[@]}" -gt 0 ] || memory=(-m "${QEMU_MEM:-512M},slots=4,maxmem=4G"
-		-object memory-backend-ram,id=m1,size=1G -device pc-dimm,id=dimm1,memdev=m1)
+	if [ "${#memory[@]}" -eq 0 ]; then
+		total="${QEMU_MEM:-1536M}"
+		memory=(-m "$total" -machine "pc,max-ram-below-4g=$LOW_MEM"
+			-object "memory-backend-ram,id=m0,size=$total" -numa node,nodeid=0,memdev=m0)
+		[ "$hold" != auto ] || hold="memmap=$(($(mib "$total") - $(mib "$LOW_MEM")))M%4G-1+0xefffffff"
+	fi
+	[ "$hold" != auto ] || hold=""
+	cmdline="$cmdline${hold:+ $hold}${*:+ $*}"
 	for f in "$VM_KERNEL" "$VM_INITRD" "$VM_DIR/root.img" "$disk"; do
 		[ -e "$f" ] || die "boot_vm: $f is missing (run mkimage/build-all.sh)"
 		case "$f" in *,*) die "boot_vm: path $f contains a comma" ;; esac
@@ -323,12 +361,42 @@ expect_normal_boot()
 		fcmp "${onlined:-0}" ">" 0
 	expect "agent's last memory line says all blocks are online" \
 		has "$log" 'resume-agent: memory: [0-9]+ blocks onlined, all [0-9]+ blocks online \([0-9]+ MiB\)'
+	expect_memtotal_before
 	expect "agent logged its handover" has "$log" 'resume-agent: handover after [0-9]+ ms, peak memory [0-9]+ KiB'
 	expect "agent exited 0 (no fallback by the boot script)" \
 		not has "$log" 'resume-agent-boot: (/sbin/resume-agent (failed|is missing)|fallback)'
 	if [ "$disk_check" = yes ]; then
 		expect "resume disk unchanged (sha256 before = after)" [ "$S_SUM_BEFORE" = "$S_SUM_AFTER" ]
 	fi
+}
+
+# memtotal_before LOG: MemTotal (kB) when the agent started onlining, from
+# its memory line ("MemTotal A -> B kB"); memtotal_after: B.
+memtotal_before()
+{
+	console "$1" | capture '.*resume-agent: memory: .*MemTotal ([0-9]+) -> [0-9]+ kB.*'
+}
+memtotal_after()
+{
+	console "$1" | capture '.*resume-agent: memory: .*MemTotal [0-9]+ -> ([0-9]+) kB.*'
+}
+
+# expect_memtotal_before: on a confined boot (memmap= held memory back)
+# the kernel ran in its low memory until the agent onlined the rest:
+# MemTotal before < MAX_CONFINED_KIB, after > MIN_MEMTOTAL_KIB, both as the
+# guest read them.
+expect_memtotal_before()
+{
+	local before after
+	grep -q 'Command line: .*memmap=[^ ]*%' "$S_LOG" || return 0
+	# A snapshot restore that failed onlined the memory before this line.
+	! has "$S_LOG" 'resume-agent: memory: [0-9]+ blocks onlined for the snapshot' || return 0
+	before="$(memtotal_before "$S_LOG")"
+	after="$(memtotal_after "$S_LOG")"
+	expect "confined: MemTotal ${before:-?} kB before the agent onlined < $MAX_CONFINED_KIB kB" \
+		fcmp "${before:-999999999}" "<" "$MAX_CONFINED_KIB"
+	expect "confined: MemTotal ${after:-?} kB after the agent onlined > $MIN_MEMTOTAL_KIB kB" \
+		fcmp "${after:-0}" ">" "$MIN_MEMTOTAL_KIB"
 }
 
 # expect_not_stalled: the boot was not held up by a resume wait (see
@@ -440,7 +508,7 @@ expect_capture()
 # boot. Returns 1, the reason recorded, when there is none.
 captured_disk()
 {
-	local QEMU_MEM="" QEMU_MEMORY=() QEMU_ARGS=()
+	local QEMU_MEM="" QEMU_MEMORY=() QEMU_ARGS=() HOLD_BACK=auto
 	if [ -e "$CAPTURED_DISK" ] && [ "$CAPTURED_DISK" -nt "$AGENT_BINARY" ]; then
 		return 0
 	fi

@@ -50,6 +50,8 @@ long resume_kexec_file_load(int kernel_fd, int initrd_fd, unsigned long cmdline_
 /// kexec_load(2): no libc wrapper exists.
 long resume_kexec_load(unsigned long entry, unsigned long nr_segments,
                        const struct resume_kexec_segment *segments, unsigned long flags);
+/// finit_module(2): no libc wrapper exists.
+long resume_finit_module(int fd, const char *params, int flags);
 /// statfs(2)'s f_type for `path`, or -1 with errno set.
 long resume_statfs_type(const char *path);
 /// memfd_create(2).

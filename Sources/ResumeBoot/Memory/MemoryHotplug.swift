@@ -74,6 +74,19 @@ public enum MemoryHotplug {
         result.layout = try read(system)
         return result
     }
+
+    /// The rest of RAM: memory `memmap=` held back is handed to kmem
+    /// first (`HeldBackMemory`), then every offline block is onlined. The
+    /// snapshot path needs it before it opens /dev/snapshot (the kernel
+    /// maps the image over the memory online then). kexec_file_load needs
+    /// none of it (the kernel places kernel B in memory it has). A
+    /// kexec_load segment aimed into held-back memory would need it in the
+    /// direct map for the copy at the jump: not done yet (segments images
+    /// load low).
+    public static func onlineEverything(_ system: BootSystem, cmdline: String?) throws -> OnlineResult {
+        HeldBackMemory.handToKernel(system, cmdline: cmdline) { system.log("memory: \($0)") }
+        return try onlineAll(system)
+    }
 }
 
 /// sysfs memory files that do not say what the kernel documents.

@@ -30,7 +30,8 @@ struct SnapshotRestore: RestorePath {
             throw BootReason(.otherKernel, "the snapshot was made by kernel \(h.producerRelease.escapingControlCharacters), this is \(release)")
         }
         do {
-            let result = try MemoryHotplug.onlineAll(system)
+            // Held-back memory too: the image may need what was soft reserved at boot.
+            let result = try MemoryHotplug.onlineEverything(system, cmdline: try? system.readText("/proc/cmdline"))
             if !result.onlined.isEmpty {
                 system.log("memory: \(result.onlined.count) blocks onlined for the snapshot (\(result.layout.onlineMiB) MiB online)")
             }

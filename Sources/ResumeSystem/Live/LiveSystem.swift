@@ -121,6 +121,13 @@ public final class LiveSystem: BootSystem {
         resume_arm_watchdog(seconds, watchdogKmsg)
     }
 
+    public func loadModule(path: String, compressed: Bool) throws {
+        let fd = try retryingEINTR("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        // MODULE_INIT_COMPRESSED_FILE (linux/module.h) is 4.
+        _ = try retryingEINTR("finit_module", path: path) { resume_finit_module(fd, "", compressed ? 4 : 0) }
+    }
+
     public func openSnapshotForRestore() throws -> any SnapshotRestoring {
         try SnapshotDevice.lockMemory()
         return try SnapshotDevice(forRestore: true)

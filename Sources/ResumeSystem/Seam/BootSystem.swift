@@ -46,6 +46,12 @@ public protocol BootSystem: AnyObject {
     /// open(/dev/snapshot, O_WRONLY), to restore a snapshot image.
     func openSnapshotForRestore() throws -> any SnapshotRestoring
 
+    /// finit_module(2) of the kernel module file at `path`, with no
+    /// parameters; `compressed` passes MODULE_INIT_COMPRESSED_FILE (the
+    /// kernel decompresses .ko.xz/.zst/.gz itself, 6.2+). Throws a
+    /// SystemError carrying errno (EEXIST: already loaded).
+    func loadModule(path: String, compressed: Bool) throws
+
     /// After `seconds`, give up: log it and exit with `ExitStatus.watchdog` (0 disarms).
     func armWatchdog(seconds: UInt32)
 }

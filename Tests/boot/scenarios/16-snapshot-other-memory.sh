@@ -1,8 +1,8 @@
 # the captured image booted on a machine with 256 MiB more RAM: refused
 # with the reason, normal boot
 PARAMS=("resume=PARTLABEL=$RESUME_PARTLABEL")
-QEMU_MEM=768M
-# 768 MiB + the 1 GiB DIMM, all online.
+# 512 MiB at boot + 1280 MiB held back at 4 GiB, all online.
+QEMU_MEM=1792M
 MIN_MEMTOTAL_KIB=1600000
 
 prepare_disk()
