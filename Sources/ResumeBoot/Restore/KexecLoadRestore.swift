@@ -15,6 +15,13 @@ struct KexecLoadRestore: RestorePath {
 
     mutating func prepare() throws(BootReason) {
         let h = reader.header
+        // Segments may be placed anywhere in RAM, memory held back at boot
+        // included, and kexec_load measures its half-of-RAM limit against
+        // online memory: bring it all online first, as the snapshot path does.
+        if let result = try? MemoryHotplug.onlineEverything(system, cmdline: try? system.readText("/proc/cmdline")),
+           !result.onlined.isEmpty {
+            system.log("memory: \(result.onlined.count) blocks onlined for the segments (\(result.layout.onlineMiB) MiB online)")
+        }
         // MemTotal (0 when unreadable: then every segments image is refused, rather than guessed about).
         let totalRAM = ((try? system.readText("/proc/meminfo")).flatMap { ProcFields.number("MemTotal", in: $0) } ?? 0) * 1024
         if let why = KexecPolicy.checkSegments(h.entries, totalRAM: totalRAM) { throw BootReason(.loadFailed, why) }
