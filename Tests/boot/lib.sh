@@ -411,13 +411,14 @@ expect_not_stalled()
 
 KERNEL_B_MARKER='^FASTRESUME-KERNEL-B console=ttyS0 panic=-1 fastresume.kernel=B$'
 
-# expect_jump_to_b: boot A's agent loaded the kernel image and jumped, and
+# expect_jump_to_b [DEVICE]: boot A's agent loaded the kernel image on DEVICE
+# (default /dev/vdb1) and jumped, and
 # kernel B ran with the image's command line, A's root never mounted. Its
 # timings (host clock) go to build/vm/logs/jump-timings.txt (bench/jump.sh).
 expect_jump_to_b()
 {
-	local t_start t_jump t_b agent total
-	expect "agent: decision: resume kernel image on /dev/vdb1" has "$S_LOG" 'resume-agent: decision: resume kernel image on /dev/vdb1$'
+	local t_start t_jump t_b agent total device="${1:-/dev/vdb1}"
+	expect "agent: decision: resume kernel image on $device" has "$S_LOG" "resume-agent: decision: resume kernel image on $device\$"
 	expect "agent: jumping (reboot LINUX_REBOOT_CMD_KEXEC)" has "$S_LOG" 'resume-agent: jumping to the kernel image'
 	expect "kernel A: kexec_core: Starting new kernel" has "$S_LOG" 'kexec_core: Starting new kernel'
 	expect "kernel B ran with the image's command line (FASTRESUME-KERNEL-B ...)" has "$S_LOG" "$KERNEL_B_MARKER"
