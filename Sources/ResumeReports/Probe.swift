@@ -247,7 +247,7 @@ extension Probe.Report {
             }
             out.append("  \(r.range) (\(sizeText(r.range.size))): \(parts.joined(separator: ", ")), can be onlined: \(can)")
         }
-        out += heldBack.lines.filter { !$0.contains("no dax device") }.map { "  " + $0 }
+        out += heldBack.lines.filter { !$0.containsText("no dax device") }.map { "  " + $0 }
         return out
     }
 

@@ -172,7 +172,7 @@ public struct HeldBackMemory: Sendable {
         let survey = survey(system, cmdline: cmdline)
         guard !survey.requested.isEmpty else { return [] }
         var out = ["dry run: memmap= holds back \(survey.requested.map { "\($0) (\(sizeText($0.size)))" }.joined(separator: ", ")); would load \(modules.joined(separator: " and ")) and hand \(survey.regions.contains { $0.device != nil } ? survey.regions.compactMap { $0.canBeOnlined ? $0.device?.name : nil }.joined(separator: ", ") : "each dax device") to kmem"]
-        out += survey.lines.filter { !$0.contains("no dax device") }
+        out += survey.lines.filter { !$0.containsText("no dax device") }
         return out
     }
 

@@ -40,3 +40,18 @@ public enum ProcFields {
         return nil
     }
 }
+
+extension StringProtocol {
+    /// Whether `text` occurs in this string, by UTF-8 bytes. The standard
+    /// `contains(_: String)` lives in _StringProcessing, which would link
+    /// the regex libraries (about 1.4 MB) into the agent.
+    public func containsText(_ text: String) -> Bool {
+        let haystack = Array(utf8), needle = Array(text.utf8)
+        guard !needle.isEmpty else { return true }
+        guard haystack.count >= needle.count else { return false }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
+        }
+        return false
+    }
+}
