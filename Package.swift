@@ -56,6 +56,7 @@ let package = Package(
         .target(name: "ResumeTestSupport", dependencies: ["ResumeCore", "ResumeSystem", "ResumeBoot"], path: "Tests/Support"),
         .testTarget(name: "ResumeBootTests", dependencies: ["ResumeBoot", "ResumeReports", "ResumeSystem", "ResumeCore", "ResumeTestSupport"]),
         .testTarget(name: "ResumeSystemTests", dependencies: ["ResumeSystem", "ResumeCore"]),
+        .testTarget(name: "ResumeHostTests", dependencies: ["ResumeHost", "ResumeBoot", "ResumeCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,7 +22,7 @@ struct ResumeImage: ParsableCommand {
         abstract: "Make, inspect, verify and invalidate resume images.",
         discussion: "Exit status: 0 success, 1 failure (the reason on stderr), 2 usage error.",
         version: AgentCommand.version,
-        subcommands: [Create.self, Capture.self, Inspect.self, Verify.self, Extract.self, Invalidate.self, Keygen.self,
+        subcommands: [Create.self, Capture.self, Hibernate.self, Inspect.self, Verify.self, Extract.self, Invalidate.self, Keygen.self,
                       BenchRestore.self])
 }
 
@@ -180,6 +180,61 @@ struct Capture: ParsableCommand {
         switch SnapshotCapture.run(options, log: { stderrLine($0) }) {
         case .resumed:
             print("resumed")
+        case let .failed(reason):
+            throw Failure(reason)
+        }
+    }
+}
+
+struct Hibernate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Hibernate (or checkpoint) this system through a kexec jump to a hibernate kernel that saves it into TARGET.",
+        discussion: """
+        With --kexec-jump (the only mode so far): loads the hibernate kernel B with KEXEC_PRESERVE_CONTEXT \
+        (Debian's kexec-tools) into RAM this kernel does not use, and jumps. The agent in B's initramfs saves \
+        this system's memory into TARGET, then powers off (on the next boot the agent restores it, and this \
+        command returns printing "A resumed from kexec-jump hibernation") or, with --checkpoint, jumps back \
+        (this command returns printing "checkpoint written"). This kernel must have CONFIG_KEXEC_JUMP and no \
+        lockdown, and must leave RAM unused for B: boot it with mem= (below the top of RAM), \
+        memmap=SIZE$START or crashkernel=. B's window is 96 MiB there by default, at most half of this \
+        kernel's RAM. Needs root, one CPU online.
+        """)
+    @Flag(help: "Hibernate through a kexec jump to a hibernate kernel (required).") var kexecJump = false
+    @Option(help: "The hibernate kernel B (default: /boot/vmlinuz-$(uname -r)).") var hibernateKernel: String?
+    @Option(help: "B's initrd, which must carry resume-agent (default: /boot/initrd.img-$(uname -r)).") var initrd: String?
+    @Flag(help: "Save a checkpoint: B saves this system, then jumps back to it (default: B powers off).") var checkpoint = false
+    @Option(help: "B's window, first-last byte in hex as /proc/iomem prints it (default: 96 MiB of RAM this kernel does not use).")
+    var window: String?
+    @Option(help: "More parameters for B's command line.") var append: String = ""
+    @Flag(help: "Write over TARGET even where libblkid sees a filesystem, swap or partition table.") var force = false
+    @Argument(help: "Where B saves the image: a block device (/dev/...) or PARTLABEL=, PARTUUID=, LABEL=, UUID=.")
+    var target: String
+
+    func validate() throws {
+        guard kexecJump else { throw ValidationError("hibernate needs --kexec-jump (for the kernel's own hibernation use `capture`)") }
+        if let window, Self.range(window) == nil {
+            throw ValidationError("--window \(window) is not START-END in hex (e.g. 40000000-45ffffff)")
+        }
+    }
+
+    /// "40000000-45ffffff" (0x allowed), last byte inclusive.
+    static func range(_ text: String) -> PhysicalRange? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let first = parseHex(parts[0]), let last = parseHex(parts[1]), last >= first, last < UInt64.max else { return nil }
+        return PhysicalRange(start: first, size: last - first + 1)
+    }
+
+    func run() throws {
+        var options = KexecJumpHibernate.Options(target: target)
+        options.kernel = hibernateKernel
+        options.initrd = initrd
+        options.checkpoint = checkpoint
+        options.window = window.flatMap(Self.range)
+        options.append = append
+        options.force = force
+        switch KexecJumpHibernate.run(options, log: { stderrLine($0) }) {
+        case let .checkpoint(text), let .resumed(text):
+            print(text)
         case let .failed(reason):
             throw Failure(reason)
         }
@@ -388,7 +443,7 @@ do {
     stderrLine(error.message)
     exit(2)
 } catch let error where error is Failure || error is FormatError || error is SystemError || error is ELFExecutable.ParseError
-            || error is KeyFileError || error is SignatureFailure {
+            || error is KeyFileError || error is SignatureFailure || error is HostFailure {
     stderrLine("\(error)")
     exit(1)
 } catch {

@@ -1,0 +1,391 @@
+import ResumeBoot
+import ResumeCore
+import ResumeSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Kernel A's side of a kexec-jump hibernation or checkpoint
+/// (`resume-image hibernate --kexec-jump`, docs/KEXEC-JUMP.md): load the
+/// hibernate kernel B with KEXEC_PRESERVE_CONTEXT (Debian's kexec-tools)
+/// into a window of firmware RAM that A does not use, telling B on its
+/// command line what to save and where; jump; and when the jump returns
+/// (B jumped back after a checkpoint, or a boot kernel C restored A after a
+/// hibernation) unload B and say which.
+///
+/// The pure part is `KexecJumpLayout` (tested with /proc/iomem and
+/// /sys/firmware/memmap captured from the QEMU guests); `run` reads the
+/// live system and runs kexec.
+public enum KexecJumpHibernate {
+    public struct Options {
+        public var target: String
+        /// B's kernel and initrd (default: this kernel's, /boot/vmlinuz-RELEASE and /boot/initrd.img-RELEASE).
+        public var kernel: String?
+        public var initrd: String?
+        /// A checkpoint: B saves, then jumps back to A (default: B powers off).
+        public var checkpoint = false
+        /// B's window, first and last byte (default: `KexecJumpLayout.defaultWindowSize` where A leaves RAM unused).
+        public var window: PhysicalRange?
+        /// More of B's command line, after ours.
+        public var append = ""
+        public var force = false
+        /// The kexec program (default: the first of PATH, /sbin, /usr/sbin that has it).
+        public var kexec: String?
+        public init(target: String) { self.target = target }
+    }
+
+    public enum Outcome: Equatable {
+        /// B saved a checkpoint on the target and jumped back: A goes on.
+        case checkpoint(String)
+        /// A boot kernel restored A from the image B saved.
+        case resumed(String)
+        case failed(String)
+    }
+
+    public static func run(_ options: Options, log: (String) -> Void) -> Outcome {
+        do { return try runThrowing(options, log: log) } catch { return .failed("\(error)") }
+    }
+
+    static func runThrowing(_ options: Options, log: (String) -> Void) throws -> Outcome {
+        let system = LiveSystem(log: KernelLog(prefix: "", useKmsg: false))
+        func read(_ path: String) -> String? { try? system.readText(path) }
+        let release = system.uname().release
+
+        // What the kernel allows, before anything is touched.
+        if let mode = read("/sys/kernel/security/lockdown").flatMap(KexecJumpLayout.lockdownMode), mode != "none" {
+            throw HostFailure("kernel lockdown (\(mode)) refuses kexec_load: a kexec-jump hibernation is impossible on this boot")
+        }
+        guard system.exists("/sys/kernel/kexec_loaded") else {
+            throw HostFailure("this kernel cannot kexec (no /sys/kernel/kexec_loaded: CONFIG_KEXEC is off)")
+        }
+        if let config = read("/boot/config-" + release), !KexecJumpLayout.configHasKexecJump(config) {
+            throw HostFailure("this kernel has no CONFIG_KEXEC_JUMP (/boot/config-\(release)): it cannot jump to a hibernate kernel and back")
+        }
+        let kexec = try options.kexec ?? findProgram("kexec", path: getenv("PATH").map { String(cString: $0) } ?? "")
+
+        // B's kernel and initrd.
+        let kernel = options.kernel ?? "/boot/vmlinuz-" + release
+        let initrd = options.initrd ?? "/boot/initrd.img-" + release
+        let prefix: [UInt8]
+        do { prefix = try FileInput(path: kernel).prefix(0x4000) } catch {
+            throw HostFailure("the hibernate kernel \(kernel) is unreadable: \(error)")
+        }
+        guard BzImageInfo.parse(prefix: prefix) != nil else {
+            throw HostFailure("the hibernate kernel \(kernel) is not a bzImage (no \"HdrS\" boot header at 0x202)")
+        }
+        let initrdFile: DeviceFile
+        do { initrdFile = try DeviceFile(path: initrd) } catch {
+            throw HostFailure("the hibernate kernel's initrd \(initrd) is unreadable: \(error)")
+        }
+
+        // The target: a block device B writes without mounting anything.
+        guard KexecJumpLayout.isOneWord(options.target) else {
+            throw HostFailure("\(options.target.escapingControlCharacters): a target cannot hold spaces, quotes or control characters (it goes on B's command line)")
+        }
+        var path = options.target
+        if let spec = DeviceSpec.parse(options.target), case .tag = spec {
+            guard let found = DeviceDiscovery.locate(spec, system) else { throw HostFailure("\(options.target): no such device") }
+            path = found
+        }
+        guard (try? DeviceFile(path: path))?.isBlockDevice == true else {
+            throw HostFailure("\(options.target) is not a block device: the hibernate kernel writes A's memory to a device, never to a file")
+        }
+        let target = try ImageTarget.open(path, force: options.force, create: false, log: log)
+
+        // Memory: where B goes, what A has.
+        guard let iomemText = read(IOMem.path) else { throw HostFailure("cannot read \(IOMem.path)") }
+        let iomem = IOMem.parse(iomemText)
+        guard !IOMem.addressesHidden(iomem) else { throw HostFailure("\(IOMem.path) shows no addresses: run as root") }
+        guard let firmware = FirmwareMemoryMap.read(read) else {
+            throw HostFailure("no /sys/firmware/memmap: this kernel lacks CONFIG_FIRMWARE_MEMMAP, which kexec-tools needs to place the hibernate kernel")
+        }
+        guard let memTotal = read("/proc/meminfo").flatMap({ ProcFields.number("MemTotal", in: $0) }).map({ $0 << 10 }) else {
+            throw HostFailure("cannot read MemTotal from /proc/meminfo")
+        }
+        let window = try KexecJumpLayout.chooseWindow(iomem: iomem, firmware: firmware, memTotal: memTotal, requested: options.window)
+        let loadBytes = try DeviceFile(path: kernel).byteCount + initrdFile.byteCount
+        guard loadBytes <= window.size / 2 else {
+            throw HostFailure("the hibernate kernel and its initrd (\(mibText(loadBytes))) leave too little of B's \(sizeText(window.size)) window to boot in: use a smaller initrd, or a larger --window")
+        }
+        guard let vmcoreinfo = read("/sys/kernel/vmcoreinfo").flatMap(KexecJumpLayout.vmcoreinfoArgument) else {
+            throw HostFailure("cannot read /sys/kernel/vmcoreinfo (CONFIG_VMCORE_INFO): B needs it to find A's free pages")
+        }
+        let cmdline = KernelCommandLine(read("/proc/cmdline") ?? "")
+        var b = KexecJumpLayout.BCommandLine(window: window, firmware: firmware, iomem: iomem, target: options.target,
+                                             then: options.checkpoint ? "back" : "poweroff", vmcoreinfo: vmcoreinfo)
+        b.consoles = cmdline.parameters.filter { $0.name == "console" }.compactMap { $0.value }
+        b.tscKHz = read("/proc/cpuinfo").flatMap(KexecJumpLayout.cpuKHz)
+        b.append = options.append
+        let text = b.text
+        guard text.utf8.count <= KexecJumpLayout.maxCommandLine else {
+            throw HostFailure("B's command line would be \(text.utf8.count) bytes; x86 takes 2047 and kexec-tools adds about 100 (shorten --append, or the memory map has too many ranges)")
+        }
+
+        // Whatever the target held is not an image of this jump: erase its
+        // header, so that after the return only what B (or C) wrote counts.
+        try [UInt8](repeating: 0, count: ImageHeader.size).withUnsafeBytes { try target.write($0, at: 0) }
+        try target.sync()
+
+        log("loading the hibernate kernel \(kernel) into \(window) (\(sizeText(window.size))): \(text)")
+        let load = try runProgram([kexec, "-l", "--load-preserve-context", "--mem-min=" + hexAddress(window.start),
+                                   "--mem-max=" + hexAddress(window.end - 1), kernel, "--initrd=" + initrd, "--append=" + text])
+        guard load.status == 0 else {
+            let said = load.lastLine.isEmpty ? "exit status \(load.status)" : load.lastLine.escapingControlCharacters
+            let hint = load.lastLine.containsText("Invalid argument")
+                ? " (the kernel refused KEXEC_PRESERVE_CONTEXT or the window: CONFIG_KEXEC_JUMP off, or B's window more than half of A's RAM)"
+                : load.lastLine.containsText("Operation not permitted") ? " (kexec_load is refused: kernel lockdown, or not root)" : ""
+            throw HostFailure("kexec could not load the hibernate kernel: \(said)\(hint)")
+        }
+        sync()
+        log(options.checkpoint ? "jumping to the hibernate kernel: it saves a checkpoint to \(options.target) and jumps back"
+                               : "jumping to the hibernate kernel: it saves this system to \(options.target) and powers off")
+        // kexec -e returns when A is entered again (its exit status is a
+        // stale errno then: not a verdict). -x: leave network interfaces up.
+        _ = try runProgram([kexec, "-e", "-x"])
+        _ = try? runProgram([kexec, "-u"])
+
+        // Back in A: what is on the target says what happened.
+        target.dropCache()
+        let header: ImageHeader
+        do { header = try ImageReader(source: target).header } catch {
+            return .failed("back from the hibernate kernel without an image on \(options.target) (\(error)): nothing was saved")
+        }
+        let saved = "\(header.kind.name) image of \(header.rawTotal) bytes in \(header.imageSize) bytes"
+        switch header.state {
+        case .consumed:
+            return .resumed("A resumed from kexec-jump hibernation: the \(saved) on \(options.target) was restored and is consumed")
+        case .valid where options.checkpoint:
+            return .checkpoint("checkpoint written to \(options.target): a valid \(saved); A goes on")
+        case .valid:
+            // B saved but came back instead of powering off: this system goes
+            // on, so its image must never be resumed.
+            try? markConsumed(target)
+            return .failed("the hibernate kernel saved a \(saved) but jumped back instead of powering off: the image is invalidated, A goes on")
+        case .unknown:
+            return .failed("back from the hibernate kernel: the image on \(options.target) has an unknown state")
+        }
+    }
+
+    /// The first `name` in PATH's directories, then /sbin and /usr/sbin.
+    static func findProgram(_ name: String, path: String) throws -> String {
+        for dir in path.split(separator: ":").map(String.init) + ["/sbin", "/usr/sbin"] where !dir.isEmpty {
+            if access(dir + "/" + name, X_OK) == 0 { return dir + "/" + name }
+        }
+        throw HostFailure("no \(name) program (apt-get install kexec-tools)")
+    }
+
+    /// Runs `argv` (argv[0] a path) in a child, its stdout and stderr
+    /// passed through to ours and kept (in a memory file: no pipe to fill).
+    static func runProgram(_ argv: [String]) throws -> (status: Int32, lastLine: String) {
+        let output = try MemoryFile(name: "kexec-output")
+        let memory = output.fd
+        let status = try Child.run {
+            _ = dup2(memory, 2)
+            var args = argv.map { strdup($0) } + [nil]
+            execv(argv[0], &args)
+            return 127
+        }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var offset: Int = 0
+        while bytes.count < 1 << 20 {
+            let n = buffer.withUnsafeMutableBytes { pread(memory, $0.baseAddress, $0.count, off_t(offset)) }
+            guard n > 0 else { break }
+            bytes += buffer[0..<n]
+            offset += n
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if !text.isEmpty { _ = text.withCString { write(2, $0, strlen($0)) } }
+        let lines = text.split(separator: "\n").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        return (status, lines.last ?? "")
+    }
+}
+
+/// The pure part of A's side: where B goes, and B's command line (the
+/// contract with the agent in B, docs/KEXEC-JUMP.md).
+public enum KexecJumpLayout {
+    /// kexec-tools stages a zero-filled segment over all of B's window, and
+    /// the kernel refuses segments over half of A's RAM: 96 MiB worked with
+    /// A at 256 MiB, 128 MiB did not (docs/KEXEC-JUMP.md).
+    public static let defaultWindowSize: UInt64 = 96 << 20
+    /// B's kernel is placed on 2 MiB boundaries.
+    public static let windowAlignment: UInt64 = 2 << 20
+    /// x86's 2047 bytes less what kexec-tools appends (kexec_jump_back_entry=,
+    /// elfcorehdr=, acpi_rsdp=).
+    public static let maxCommandLine = 2047 - 160
+    static let oneMiB: UInt64 = 1 << 20
+
+    /// Firmware RAM above 1 MiB that A does not use: RAM in the firmware's
+    /// map that is no "System RAM" of A's (`mem=`, `memmap=SIZE$START`),
+    /// and A's "Crash kernel" reservation (`crashkernel=`).
+    public static func unusedRegions(iomem: [IOMemEntry], firmware: FirmwareMemoryMap) -> [PhysicalRange] {
+        let used = iomem.filter { $0.name.hasPrefix("System RAM") }.map(\.range)
+        var out: [PhysicalRange] = []
+        for ram in firmware.ram {
+            out += subtract(used, from: PhysicalRange(start: ram.start, size: ram.end - ram.start + 1))
+        }
+        out += iomem.filter { $0.name == "Crash kernel" }.map(\.range)
+        return out.compactMap { clip($0, from: oneMiB) }.sorted { $0.start < $1.start }
+    }
+
+    /// B's window: `requested` when it lies in unused RAM, else the lowest
+    /// `defaultWindowSize` of it; never more than half of A's MemTotal.
+    public static func chooseWindow(iomem: [IOMemEntry], firmware: FirmwareMemoryMap, memTotal: UInt64,
+                                    requested: PhysicalRange?) throws(HostFailure) -> PhysicalRange {
+        let free = unusedRegions(iomem: iomem, firmware: firmware)
+        let howTo = "boot A with mem=, memmap=SIZE$START or crashkernel= (see resume-image(1))"
+        guard !free.isEmpty else { throw HostFailure("no memory for the hibernate kernel: \(howTo)") }
+        let half = memTotal / 2
+        if let requested {
+            guard requested.start % 4096 == 0, requested.size % 4096 == 0, requested.size > 0 else {
+                throw HostFailure("--window \(requested) is not whole pages")
+            }
+            guard free.contains(where: { $0.contains(requested) }) else {
+                throw HostFailure("--window \(requested) is not RAM that A leaves unused (unused: \(free.map(\.description).joined(separator: ", ")))")
+            }
+            guard requested.size <= half else {
+                throw HostFailure("--window \(requested) is \(sizeText(requested.size)); kexec takes at most half of A's RAM (\(mibText(half)))")
+            }
+            return requested
+        }
+        let size = defaultWindowSize
+        guard size <= half else {
+            throw HostFailure("A has \(mibText(memTotal)) of RAM; the hibernate kernel's \(sizeText(size)) window must be at most half of it (give A more RAM, or a smaller --window)")
+        }
+        for region in free {
+            let start = (region.start + windowAlignment - 1) / windowAlignment * windowAlignment
+            if start + size <= region.end { return PhysicalRange(start: start, size: size) }
+        }
+        let largest = free.map(\.size).max() ?? 0
+        throw HostFailure("no memory for the hibernate kernel: A leaves at most \(mibText(largest)) unused, B needs \(sizeText(size)): \(howTo)")
+    }
+
+    /// B's `memmap=`: exactly low memory and the window as RAM, and every
+    /// other firmware RAM range above 1 MiB as ACPI data (`#`), which keeps
+    /// A's pages out of B's allocator but in its reach (/dev/mem, the jump back).
+    public static func memmapArguments(firmware: FirmwareMemoryMap, window: PhysicalRange) -> [String] {
+        var out = ["memmap=exactmap", "memmap=640K@0", "memmap=\(size(window.size))@\(size(window.start))"]
+        for ram in firmware.ram {
+            let whole = PhysicalRange(start: ram.start, size: ram.end - ram.start + 1)
+            for piece in subtract([window], from: whole).compactMap({ clip($0, from: oneMiB) }) {
+                out.append("memmap=\(size(piece.size))#\(size(piece.start))")
+            }
+        }
+        return out
+    }
+
+    /// A's "System RAM" above 1 MiB, as /proc/iomem gives it (lowercase hex,
+    /// last byte inclusive), without `excluding` (the crash kernel region).
+    public static func ramArgument(iomem: [IOMemEntry], excluding: [PhysicalRange]) -> String {
+        let ram = iomem.filter { $0.depth == 0 && $0.name == "System RAM" }.map(\.range)
+        return ram.flatMap { subtract(excluding, from: $0) }.compactMap { clip($0, from: oneMiB) }
+            .map { String($0.start, radix: 16) + "-" + String($0.end - 1, radix: 16) }.joined(separator: ",")
+    }
+
+    /// `/sys/kernel/vmcoreinfo` ("0x000000000290e000 1024": the note's
+    /// physical address and size, both hex) as ADDR,SIZE.
+    public static func vmcoreinfoArgument(_ text: String) -> String? {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard words.count == 2, let address = parseHex(words[0]), let size = parseHex(words[1]), address > 0, size > 0 else { return nil }
+        return hexAddress(address) + "," + hexAddress(size)
+    }
+
+    /// The first "cpu MHz : 2394.454" of /proc/cpuinfo in kHz: B's TSC
+    /// calibration can fail under load (docs/KEXEC-JUMP.md).
+    public static func cpuKHz(_ cpuinfo: String) -> UInt64? {
+        for line in cpuinfo.split(separator: "\n") where line.hasPrefix("cpu MHz") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let value = String(line[line.index(after: colon)...]).trimmingWhitespace()
+            let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+            guard let whole = UInt64(parts[0]) else { return nil }
+            let fraction = parts.count > 1 ? String((parts[1] + "000").prefix(3)) : "000"
+            guard let thousandths = UInt64(fraction) else { return nil }
+            return whole * 1000 + thousandths
+        }
+        return nil
+    }
+
+    /// "none [integrity] confidentiality": the bracketed mode.
+    public static func lockdownMode(_ text: String) -> String? {
+        guard let open = text.firstIndex(of: "["), let close = text[open...].firstIndex(of: "]") else { return nil }
+        return String(text[text.index(after: open)..<close])
+    }
+
+    public static func configHasKexecJump(_ config: String) -> Bool {
+        config.split(separator: "\n").contains { $0 == "CONFIG_KEXEC_JUMP=y" }
+    }
+
+    /// Printable ASCII without spaces or quotes: one command-line word.
+    public static func isOneWord(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") }
+    }
+
+    /// B's command line (the contract with the agent in B).
+    public struct BCommandLine {
+        public var window: PhysicalRange
+        public var firmware: FirmwareMemoryMap
+        public var iomem: [IOMemEntry]
+        public var target: String
+        /// "poweroff" (hibernation) or "back" (a checkpoint).
+        public var then: String
+        public var vmcoreinfo: String
+        public var consoles: [String] = []
+        public var tscKHz: UInt64?
+        public var append = ""
+
+        public init(window: PhysicalRange, firmware: FirmwareMemoryMap, iomem: [IOMemEntry], target: String,
+                    then: String, vmcoreinfo: String) {
+            self.window = window; self.firmware = firmware; self.iomem = iomem
+            self.target = target; self.then = then; self.vmcoreinfo = vmcoreinfo
+        }
+
+        public var text: String {
+            var words = consoles.map { "console=" + $0 }
+            // B keeps ACPI (its disk's interrupt routing) but not the APIC;
+            // the keyboard and mouse probes would wait on a device A owns.
+            words += ["noapic", "nolapic", "nokaslr", "no_console_suspend", "i8042.noaux", "i8042.nokbd"]
+            if let tscKHz { words.append("tsc_early_khz=\(tscKHz)") }
+            words += memmapArguments(firmware: firmware, window: window)
+            let crash = iomem.filter { $0.name == "Crash kernel" }.map(\.range)
+            words += ["resume_agent.jump_save=" + target, "resume_agent.jump_then=" + then,
+                      "resume_agent.jump_ram=" + ramArgument(iomem: iomem, excluding: crash + [window]),
+                      "resume_agent.jump_vmcoreinfo=" + vmcoreinfo,
+                      "resume_agent.jump_memmap=" + hex16(firmware.hash)]
+            if !append.isEmpty { words.append(append) }
+            return words.joined(separator: " ")
+        }
+    }
+
+    static func hex16(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// A size or address as memparse reads it: "96M", "1G", "0x9fc00".
+    static func size(_ bytes: UInt64) -> String { bytes == 0 ? "0" : MemmapParameter.sizeArgument(bytes) }
+
+    /// `range` without every one of `holes`, in pieces.
+    static func subtract(_ holes: [PhysicalRange], from range: PhysicalRange) -> [PhysicalRange] {
+        var pieces = [range]
+        for hole in holes {
+            pieces = pieces.flatMap { p -> [PhysicalRange] in
+                guard p.overlaps(hole) else { return [p] }
+                var out: [PhysicalRange] = []
+                if hole.start > p.start { out.append(PhysicalRange(start: p.start, size: hole.start - p.start)) }
+                if hole.end < p.end { out.append(PhysicalRange(start: hole.end, size: p.end - hole.end)) }
+                return out
+            }
+        }
+        return pieces
+    }
+
+    /// The part of `range` at or above `floor`.
+    static func clip(_ range: PhysicalRange, from floor: UInt64) -> PhysicalRange? {
+        guard range.end > floor else { return nil }
+        let start = max(range.start, floor)
+        return PhysicalRange(start: start, size: range.end - start)
+    }
+}
+
+/// Whole MiB, rounded down.
+private func mibText(_ bytes: UInt64) -> String { "\(bytes >> 20) MiB" }

@@ -1,0 +1,122 @@
+import XCTest
+@testable import ResumeHost
+import ResumeBoot
+import ResumeCore
+
+/// A's side of a kexec-jump hibernation: where B goes and what B's command
+/// line says, from /proc/iomem and /sys/firmware/memmap as the QEMU guests
+/// of Tests/jump show them (KexecJumpFixtures.swift: captured there).
+final class KexecJumpLayoutTests: XCTestCase {
+    typealias F = KexecJumpFixtures
+    let mib: UInt64 = 1 << 20
+
+    func layout(_ iomem: String, _ fwmap: String, memTotalKiB: UInt64, window: PhysicalRange? = nil) throws -> PhysicalRange {
+        try KexecJumpLayout.chooseWindow(iomem: IOMem.parse(iomem), firmware: F.firmware(fwmap), memTotal: memTotalKiB << 10,
+                                         requested: window)
+    }
+
+    func failure(_ body: () throws -> PhysicalRange) -> String {
+        do { return "no failure: \(try body())" } catch { return "\(error)" }
+    }
+
+    func testMem1GOf2GPutsBAt1GiB() throws {
+        let window = try layout(F.iomemMem1G, F.fwmap2G, memTotalKiB: F.memTotalMem1G)
+        XCTAssertEqual(window, PhysicalRange(start: 1 << 30, size: 96 * mib))
+        XCTAssertEqual(window.description, "0x40000000-0x45ffffff")
+    }
+
+    func testAllOfRAMInUseIsRefusedNamingTheParameters() {
+        let message = failure { try layout(F.iomemWhole1G, F.fwmap1G, memTotalKiB: F.memTotalWhole1G) }
+        XCTAssertEqual(message, "no memory for the hibernate kernel: boot A with mem=, memmap=SIZE$START or crashkernel= (see resume-image(1))")
+    }
+
+    func testTooLittleUnusedRAMSaysHowMuchThereIs() {
+        // mem=960M of 1 GiB: 64 MiB less QEMU's last 128 KiB is unused.
+        let iomem = F.iomemWhole1G.replacingRange("00100000-3ffdffff : System RAM", with: "00100000-3bffffff : System RAM")
+        let message = failure { try layout(iomem, F.fwmap1G, memTotalKiB: 940_000) }
+        XCTAssertEqual(message, "no memory for the hibernate kernel: A leaves at most 63 MiB unused, B needs 96 MiB: boot A with mem=, memmap=SIZE$START or crashkernel= (see resume-image(1))")
+    }
+
+    func testAWindowOverHalfOfARAMIsRefused() {
+        // mem=160M: 96 MiB is more than half of what A has.
+        let iomem = F.iomemWhole1G.replacingRange("00100000-3ffdffff : System RAM", with: "00100000-09ffffff : System RAM")
+        let message = failure { try layout(iomem, F.fwmap1G, memTotalKiB: 150_000) }
+        XCTAssertTrue(message.hasPrefix("A has 146 MiB of RAM; the hibernate kernel's 96 MiB window must be at most half of it"), message)
+    }
+
+    func testMemmapReservedRegionIsUsed() throws {
+        // memmap=128M$512M: the kernel makes it "Reserved" and splits its RAM.
+        let iomem = F.iomemWhole1G.replacingRange("00100000-3ffdffff : System RAM", with: """
+            00100000-1fffffff : System RAM
+            20000000-27ffffff : Reserved
+            28000000-3ffdffff : System RAM
+            """)
+        XCTAssertEqual(try layout(iomem, F.fwmap1G, memTotalKiB: 890_000), PhysicalRange(start: 512 * mib, size: 96 * mib))
+    }
+
+    func testCrashKernelRegionIsUsed() throws {
+        let iomem = F.iomemWhole1G.replacingRange("  01000000-01ffffff : Kernel code", with: """
+              01000000-01ffffff : Kernel code
+              30000000-37ffffff : Crash kernel
+            """)
+        XCTAssertEqual(try layout(iomem, F.fwmap1G, memTotalKiB: F.memTotalWhole1G), PhysicalRange(start: 768 * mib, size: 96 * mib))
+    }
+
+    func testRequestedWindowMustBeUnusedRAM() throws {
+        let inside = PhysicalRange(start: 0x5000_0000, size: 64 * mib)
+        XCTAssertEqual(try layout(F.iomemMem1G, F.fwmap2G, memTotalKiB: F.memTotalMem1G, window: inside), inside)
+        let aRAM = PhysicalRange(start: 0x3000_0000, size: 64 * mib)
+        XCTAssertTrue(failure { try layout(F.iomemMem1G, F.fwmap2G, memTotalKiB: F.memTotalMem1G, window: aRAM) }
+            .hasPrefix("--window 0x30000000-0x33ffffff is not RAM that A leaves unused (unused: 0x40000000-0x7ffdffff)"))
+    }
+
+    /// The contract with the agent in B (docs/KEXEC-JUMP.md, issue 9).
+    func testBCommandLine() throws {
+        let iomem = IOMem.parse(F.iomemMem1G)
+        let firmware = F.firmware(F.fwmap2G)
+        let window = try layout(F.iomemMem1G, F.fwmap2G, memTotalKiB: F.memTotalMem1G)
+        var b = KexecJumpLayout.BCommandLine(window: window, firmware: firmware, iomem: iomem, target: "/dev/vda",
+                                             then: "poweroff", vmcoreinfo: KexecJumpLayout.vmcoreinfoArgument("0x000000000290e000 1024\n")!)
+        b.consoles = ["ttyS0"]
+        b.tscKHz = KexecJumpLayout.cpuKHz("processor\t: 0\ncpu MHz\t\t: 2394.454\n")
+        b.append = "loglevel=7"
+        let hash = String(firmware.hash, radix: 16)
+        XCTAssertEqual(b.text, "console=ttyS0 noapic nolapic nokaslr no_console_suspend i8042.noaux i8042.nokbd tsc_early_khz=2394454 "
+            + "memmap=exactmap memmap=640K@0 memmap=96M@1G memmap=1023M#1M memmap=950144K#1120M "
+            + "resume_agent.jump_save=/dev/vda resume_agent.jump_then=poweroff resume_agent.jump_ram=100000-3fffffff "
+            + "resume_agent.jump_vmcoreinfo=0x290e000,0x1024 resume_agent.jump_memmap=" + String(repeating: "0", count: 16 - hash.count) + hash
+            + " loglevel=7")
+        XCTAssertTrue(b.text.utf8.count <= KexecJumpLayout.maxCommandLine)
+    }
+
+    func testCrashKernelAndWindowAreNotAsRAMToSave() {
+        let iomem = IOMem.parse("""
+            00001000-0009fbff : System RAM
+            00100000-3ffdffff : System RAM
+              30000000-37ffffff : Crash kernel
+            """)
+        let crash = PhysicalRange(start: 0x3000_0000, size: 128 * mib)
+        XCTAssertEqual(KexecJumpLayout.ramArgument(iomem: iomem, excluding: [crash]), "100000-2fffffff,38000000-3ffdffff")
+    }
+
+    func testSmallParsers() {
+        XCTAssertEqual(KexecJumpLayout.lockdownMode("none [integrity] confidentiality\n"), "integrity")
+        XCTAssertEqual(KexecJumpLayout.lockdownMode("[none] integrity confidentiality\n"), "none")
+        XCTAssertNil(KexecJumpLayout.vmcoreinfoArgument("garbage\n"))
+        XCTAssertNil(KexecJumpLayout.vmcoreinfoArgument("0x0 1024\n"))
+        XCTAssertEqual(KexecJumpLayout.cpuKHz("cpu MHz\t\t: 3000\n"), 3_000_000)
+        XCTAssertNil(KexecJumpLayout.cpuKHz("model name : x\n"))
+        XCTAssertTrue(KexecJumpLayout.configHasKexecJump("CONFIG_KEXEC=y\nCONFIG_KEXEC_JUMP=y\n"))
+        XCTAssertFalse(KexecJumpLayout.configHasKexecJump("CONFIG_KEXEC=y\n# CONFIG_KEXEC_JUMP is not set\n"))
+        XCTAssertTrue(KexecJumpLayout.isOneWord("PARTLABEL=fastresume"))
+        XCTAssertFalse(KexecJumpLayout.isOneWord("/dev/vda resume_agent.jump_then=back"))
+        XCTAssertFalse(KexecJumpLayout.isOneWord("LABEL=\"a\""))
+    }
+}
+
+extension String {
+    /// This text with the line `old` replaced (the test fails visibly if absent: the text is unchanged).
+    func replacingRange(_ old: String, with new: String) -> String {
+        split(separator: "\n", omittingEmptySubsequences: false).map { $0 == old ? new : String($0) }.joined(separator: "\n")
+    }
+}

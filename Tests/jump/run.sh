@@ -1,0 +1,182 @@
+#!/bin/bash
+# shellcheck disable=SC2317 # the scenario_* functions are called by name
+# The kexec-jump hibernation scenarios of issue 9, in QEMU TCG (-smp 1) on
+# the KEXEC_JUMP kernel (mkimage/kernel-jump.sh) with the guests of
+# mkimage/jump-guests.sh (mkimage/jump/init plays A, B and C):
+#
+#   Tests/jump/run.sh [SCENARIO...]   default: checkpoint hibernate
+#
+#   checkpoint  A (mem=1G of 2 GiB) runs `resume-image hibernate --kexec-jump
+#               --checkpoint /dev/vda`; the agent in B saves A and jumps back;
+#               A's token process goes on with the same token, the command
+#               says "checkpoint written", and the image on the disk verifies
+#               (`resume-image verify` on the host)
+#   hibernate   A (mem=1G of 2 GiB, 64 MiB of random tmpfs data) runs
+#               `resume-image hibernate --kexec-jump /dev/vda`; B saves and
+#               powers off. Copies of that image are booted first where the
+#               agent must refuse, each ending in a normal boot with the
+#               reason in the log: C with another memory map (-m 1G), the
+#               image with one byte of chunk data flipped, C under
+#               lockdown=integrity. Then a fresh QEMU boots C on the image:
+#               the agent restores A, whose token goes on ticking (same
+#               token, later ticks) with its tmpfs data intact; a third boot
+#               of the same disk is a normal boot (never twice).
+#   jumpback    A's command with the prototype's B (`kjump back`, which
+#               saves nothing): the jump and the return work, A's token goes
+#               on, and the command says no image was saved (exit 1)
+#   refusals    A's command refuses, one line each, before any jump: no
+#               unused memory (A without mem=), a target holding a
+#               filesystem, an unreadable hibernate kernel, lockdown
+#
+# Logs (host-timestamped: seconds since that QEMU started) in
+# build/jump/logs/. Exits 1 if any scenario fails.
+set -euo pipefail
+# shellcheck source=mkimage/lib.sh source-path=SCRIPTDIR/../..
+. "$(dirname "${BASH_SOURCE[0]}")/../../mkimage/lib.sh"
+
+need_cmd qemu-system-x86_64 qemu-system-x86
+dir="$("$MKIMAGE_DIR/jump-guests.sh")"
+STATIC="${STATIC_DIR:-$REPO_ROOT/build/static}"
+logs="$dir/logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+# One boot's limit: A's boot, kexec -l, B's boot and save take 60-150 s
+# of TCG on 2 busy cores.
+TIMEOUT="${JUMP_TIMEOUT:-300}"
+
+# boot NAME MEM DISK APPEND: one QEMU run (TCG, one CPU, DISK as /dev/vda),
+# its serial output timestamped into $logs/NAME.log. QEMU ends when the
+# guest reboots or powers off (-no-reboot).
+boot()
+{
+	local name="$1" mem="$2" disk="$3" append="$4" t0
+	log "jump: $name: -m $mem: $append"
+	t0="$EPOCHREALTIME"
+	timeout "$TIMEOUT" nice qemu-system-x86_64 -accel tcg -smp 1 -m "$mem" -display none \
+		-monitor none -serial stdio -no-reboot -kernel "$dir/bzImage" -initrd "$dir/a.cpio" \
+		-append "console=ttyS0 nokaslr no_timer_check $append" \
+		-drive "file=$disk,format=raw,if=virtio" </dev/null 2>&1 |
+		while IFS= read -r line; do
+			printf '%7.2f %s\n' "$(bc <<<"$EPOCHREALTIME - $t0")" "${line%$'\r'}"
+		done >"$logs/$name.log" || true
+	log "jump: $name: QEMU ran $(bc <<<"$EPOCHREALTIME - $t0") s"
+}
+
+fail() { log "FAIL: $*"; return 1; }
+# expect NAME PATTERN / refute NAME PATTERN: a line of NAME's log (grep -E).
+expect() { grep -qE -- "$2" "$logs/$1.log" || fail "$1: no line matching '$2' (log: $logs/$1.log)"; }
+refute() { ! grep -qE -- "$2" "$logs/$1.log" || fail "$1: a line matches '$2' (log: $logs/$1.log)"; }
+# The token A printed first.
+token_of() { sed -n 's/.*JT-A up at .*: token \([0-9a-f]*\) .*/\1/p' "$logs/$1.log" | head -n1; }
+# last_tick NAME TOKEN [AFTER]: the highest tick of TOKEN in NAME's log
+# (after the first line matching AFTER, when given); -1 if none.
+last_tick()
+{
+	local from="${3:-.}"
+	sed -n "/$from/,\$p" "$logs/$1.log" | sed -n "s/.*JT-TOKEN $2 tick \([0-9]*\).*/\1/p" | sort -n | tail -n1 | grep . || echo -1
+}
+# at NAME PATTERN: the host time of the first line matching PATTERN.
+at() { grep -E -m1 -- "$2" "$logs/$1.log" | awk '{ print $1 }'; }
+fresh_disk() { rm -f "$1"; truncate -s "$2" "$1"; }
+
+scenario_checkpoint()
+{
+	local disk="$dir/checkpoint.img" tok before after
+	fresh_disk "$disk" 1G
+	boot checkpoint 2G "$disk" "mem=1G jt.role=a jt.checkpoint=1 jt.after=4"
+	tok="$(token_of checkpoint)"
+	[ -n "$tok" ] || fail "checkpoint: A never printed its token"
+	expect checkpoint "JT-B up" && expect checkpoint "checkpoint written to /dev/vda" &&
+		expect checkpoint "JT-A resume-image hibernate returned .*: exit status 0" || return 1
+	before="$(last_tick checkpoint "$tok" "" | head -n1)"
+	before="$(sed -n '/JT-A hibernating/,/JT-B up/p' "$logs/checkpoint.log" | sed -n "s/.*JT-TOKEN $tok tick \([0-9]*\).*/\1/p" | tail -n1)"
+	after="$(last_tick checkpoint "$tok" "JT-A resume-image hibernate returned")"
+	[ "${after:--1}" -gt "${before:-0}" ] || fail "checkpoint: token $tok does not tick on after the return (ticks $before, then $after)" || return 1
+	"$STATIC/resume-image" verify "$disk" >"$logs/checkpoint-verify.log" 2>&1 ||
+		fail "checkpoint: the image does not verify: $(cat "$logs/checkpoint-verify.log")" || return 1
+	log "jump: checkpoint: $(cat "$logs/checkpoint-verify.log"); A's token $tok ticked $before before the jump, $after after"
+}
+
+scenario_jumpback()
+{
+	local disk="$dir/jumpback.img" tok before after
+	fresh_disk "$disk" 64M
+	boot jumpback 1G "$disk" "mem=256M jt.role=a jt.checkpoint=1 jt.bappend=jt.b=kjump jt.after=3"
+	tok="$(token_of jumpback)"
+	expect jumpback "kjump: jump back to A" &&
+		expect jumpback "back from the hibernate kernel without an image on /dev/vda" &&
+		expect jumpback "JT-A resume-image hibernate returned .*: exit status 1" || return 1
+	after="$(last_tick jumpback "$tok" "JT-A resume-image hibernate returned")"
+	[ "$after" -ge 0 ] || fail "jumpback: token $tok does not tick after the return"
+}
+
+scenario_refusals()
+{
+	local disk="$dir/refusals.img"
+	fresh_disk "$disk" 64M
+	mkfs.ext4 -q -F "$disk" 2>/dev/null || true
+	boot refusals 1G "$disk" "jt.role=r"
+	expect refusals "r1: resume-image: no memory for the hibernate kernel: boot A with mem=, memmap=SIZE\\\$START or crashkernel=" &&
+		expect refusals "r2: resume-image: refusing to write over /dev/vda: libblkid sees" &&
+		expect refusals "r3: resume-image: the hibernate kernel /nonexistent is unreadable" &&
+		expect refusals "r4: resume-image: kernel lockdown \\(integrity\\) refuses kexec_load" &&
+		refute refusals "JT-B up"
+}
+
+# A hibernates once; copies of the image are offered to C where it must
+# refuse, then the image itself is restored, then booted again.
+scenario_hibernate()
+{
+	local disk="$dir/hibernate.img" tok before after table off
+	fresh_disk "$disk" 1G
+	boot hibernate-a 2G "$disk" "mem=1G jt.role=a jt.fill=64"
+	tok="$(token_of hibernate-a)"
+	[ -n "$tok" ] || fail "hibernate: A never printed its token" || return 1
+	expect hibernate-a "JT-B up" && refute hibernate-a "JT-A resume-image hibernate returned" || return 1
+	before="$(last_tick hibernate-a "$tok")"
+	"$STATIC/resume-image" verify "$disk" >"$logs/hibernate-verify.log" 2>&1 ||
+		fail "hibernate: B's image does not verify: $(cat "$logs/hibernate-verify.log")" || return 1
+
+	# Refusals, each on a copy: a normal boot with the reason in the log.
+	cp --sparse=always "$disk" "$dir/refuse.img"
+	boot refuse-memmap 1G "$dir/refuse.img" "jt.role=c resume=/dev/vda"
+	cp --sparse=always "$disk" "$dir/refuse.img"
+	table="$(od -An -tu8 -j $((0x48)) -N8 "$dir/refuse.img" | tr -d ' ')"
+	off=$((4096 + (table - 4096) / 2))
+	printf "$(printf '\\%03o' $(($(od -An -tu1 -j "$off" -N1 "$dir/refuse.img") ^ 0xff)))" |
+		dd of="$dir/refuse.img" bs=1 seek="$off" conv=notrunc status=none
+	boot refuse-corrupt 2G "$dir/refuse.img" "jt.role=c resume=/dev/vda"
+	cp --sparse=always "$disk" "$dir/refuse.img"
+	boot refuse-lockdown 2G "$dir/refuse.img" "jt.role=c resume=/dev/vda lockdown=integrity"
+	rm -f "$dir/refuse.img"
+	local ok=0
+	for r in refuse-memmap:"memory map" refuse-corrupt:"chunk" refuse-lockdown:"lockdown"; do
+		expect "${r%%:*}" "JT-NORMAL-BOOT" && refute "${r%%:*}" "JT-TOKEN $tok" &&
+			expect "${r%%:*}" "resume-agent.*${r#*:}|${r#*:}.*resume-agent" || ok=1
+	done
+
+	boot hibernate-c 2G "$disk" "jt.role=c resume=/dev/vda"
+	after="$(last_tick hibernate-c "$tok")"
+	refute hibernate-c "JT-NORMAL-BOOT" && expect hibernate-c "A resumed from kexec-jump hibernation" &&
+		expect hibernate-c "JT-A tmpfs data intact" || ok=1
+	[ "$after" -gt "$before" ] || fail "hibernate: token $tok ticked to $before in A, $after after C" || ok=1
+	log "jump: hibernate: token $tok: tick $before before B, $after after the restore; decision to token: $(at hibernate-c 'resume-agent.*(restor|jump)') -> $(at hibernate-c "JT-TOKEN $tok")"
+
+	boot hibernate-again 2G "$disk" "jt.role=c resume=/dev/vda"
+	expect hibernate-again "JT-NORMAL-BOOT" && refute hibernate-again "JT-TOKEN $tok" || ok=1
+	return "$ok"
+}
+
+failed=0
+for s in "${@:-checkpoint hibernate}"; do
+	for one in $s; do
+		t0="$EPOCHREALTIME"
+		if "scenario_$one"; then
+			log "PASS: $one ($(bc <<<"$EPOCHREALTIME - $t0") s)"
+		else
+			log "FAIL: $one ($(bc <<<"$EPOCHREALTIME - $t0") s; logs: $logs/$one*.log)"
+			failed=1
+		fi
+	done
+done
+exit "$failed"

@@ -1,0 +1,57 @@
+#!/bin/bash
+# Build the guests of the kexec-jump tests (Tests/jump/run.sh, issue 9)
+# into build/jump/:
+#
+#   b.cpio    the hibernate kernel B's initramfs: busybox, the static
+#             resume-agent (build/static, `make static`), /init
+#             (mkimage/jump/init), and the prototype's kjump (B's
+#             `jt.b=kjump` jump back) when gcc and liblz4.a are there
+#   a.cpio    A's and C's initramfs: the same plus the static resume-image,
+#             Debian's kexec-tools (with its libraries), the KEXEC_JUMP
+#             bzImage and b.cpio under /boot
+#   bzImage   the kernel of A, B and C (mkimage/kernel-jump.sh, cached)
+#
+# Prints the directory on stdout. Env: STATIC_DIR (default build/static).
+set -euo pipefail
+# shellcheck source=mkimage/lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+OUT="$REPO_ROOT/build/jump"
+STATIC="${STATIC_DIR:-$REPO_ROOT/build/static}"
+need_cmd python3 python3
+[ -x /bin/busybox ] || die "/bin/busybox missing: apt-get install busybox-static"
+[ -x /sbin/kexec ] || die "/sbin/kexec missing: apt-get install kexec-tools"
+for tool in resume-agent resume-image; do
+	[ -x "$STATIC/$tool" ] || die "$STATIC/$tool missing: make static"
+done
+
+bzimage="$("$MKIMAGE_DIR/kernel-jump.sh")"
+mkdir -p "$OUT"
+tree="$OUT/tree"
+rm -rf "$tree"
+mkdir -p "$tree"/{bin,sbin,proc,sys,dev,boot,run,tmp}
+cp /bin/busybox "$tree/bin/busybox"
+cp "$STATIC/resume-agent" "$tree/sbin/resume-agent"
+cp "$MKIMAGE_DIR/jump/init" "$tree/init"
+chmod 0755 "$tree/init"
+if command -v gcc >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/liblz4.a ]; then
+	gcc -O2 -Wall -Wextra -Werror -static -o "$tree/bin/kjump" "$MKIMAGE_DIR/kjump/kjump.c" -llz4
+fi
+log "jump: b.cpio"
+python3 "$MKIMAGE_DIR/newc.py" "$tree" "$OUT/b.cpio"
+
+log "jump: a.cpio (with resume-image, kexec-tools, the bzImage and b.cpio)"
+cp "$STATIC/resume-image" "$tree/sbin/resume-image"
+cp /sbin/kexec "$tree/sbin/kexec"
+# kexec-tools is dynamic: its libraries at their paths, and the loader.
+for lib in $(ldd /sbin/kexec | awk '/=> \//{ print $3 } /^\t\/lib/{ print $1 }'); do
+	mkdir -p "$tree$(dirname "$lib")"
+	cp -L "$lib" "$tree$lib"
+done
+cp "$bzimage" "$tree/boot/bzImage"
+cp "$OUT/b.cpio" "$tree/boot/b.cpio"
+python3 "$MKIMAGE_DIR/newc.py" "$tree" "$OUT/a.cpio"
+rm -rf "$tree"
+cp "$bzimage" "$OUT/bzImage"
+log "jump: $OUT: a.cpio $(stat -c %s "$OUT/a.cpio") bytes, b.cpio $(stat -c %s "$OUT/b.cpio") bytes"
+echo "$OUT"
