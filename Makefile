@@ -23,7 +23,7 @@ deps:
 # tools, kexec-tools for kernel A's side of the test.
 JUMP_PACKAGES := linux-source-6.12 flex bison bc libelf-dev libssl-dev kexec-tools gcc make xz-utils \
 	liblz4-dev busybox-static qemu-system-x86 python3
-.PHONY: deps-jump kernel-jump kjump-test
+.PHONY: deps-jump kernel-jump kjump-test jump-test
 deps-jump:
 	@missing=$$(for p in $(JUMP_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -40,6 +40,12 @@ kernel-jump: deps-jump
 # through kexec_load, free-page count, restore stub (mkimage/kjump-run.sh).
 kjump-test: kernel-jump
 	bash mkimage/kjump-run.sh
+
+# The kexec-jump hibernation scenarios (issue 9) in QEMU on that kernel,
+# through the product: resume-image hibernate --kexec-jump on A, the agent
+# in B and C (Tests/jump/run.sh: checkpoint, hibernate with its refusals).
+jump-test: kernel-jump static
+	bash Tests/jump/run.sh
 
 # Host tools (resume-image, resume-probe) in build/release.
 build:
@@ -133,13 +139,15 @@ deb-test: deb systemd-test
 	bash mkimage/boot-initrd.sh dracut build/vm/vmlinuz-dracut build/vm/initrd-dracut.img agent
 	bash mkimage/systemd-hibernate.sh $(DEB_FILE)
 
-# The tests: unit, fuzz, resume-image on Debian's kernel, QEMU boot scenarios.
+# The tests: unit, fuzz, resume-image on Debian's kernel, QEMU boot scenarios,
+# the kexec-jump scenarios on the KEXEC_JUMP kernel.
 check: deps
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory systemd-test
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory cli-test
 	$(MAKE) --no-print-directory boot-test
+	$(MAKE) --no-print-directory jump-test
 
 # The demo: build everything and boot the QEMU system through the agent.
 demo: deps build static

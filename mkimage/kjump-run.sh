@@ -34,17 +34,8 @@ TIMEOUT="${KJUMP_TIMEOUT:-300}"
 # its serial output timestamped into LOG. QEMU ends when the guest reboots.
 boot()
 {
-	local log="$1" mem="$2" append="$3" t0
-	log "kjump: $(basename "$log" .log): -m $mem: $append"
-	t0="$EPOCHREALTIME"
-	timeout "$TIMEOUT" nice qemu-system-x86_64 -accel tcg -smp 1 -m "$mem" -display none \
-		-monitor none -serial stdio -no-reboot -kernel "$dir/bzImage" -initrd "$dir/a.cpio" \
-		-append "console=ttyS0 nokaslr no_timer_check $append" \
-		-drive "file=$dir/disk.img,format=raw,if=virtio" </dev/null 2>&1 |
-		while IFS= read -r line; do
-			printf '%7.2f %s\n' "$(bc <<<"$EPOCHREALTIME - $t0")" "${line%$'\r'}"
-		done >"$log" || true
-	log "kjump: $(basename "$log" .log): QEMU ran $(bc <<<"$EPOCHREALTIME - $t0") s"
+	log "kjump: $(basename "$1" .log): -m $2: $3"
+	qemu_jump_guest "$1" "$2" "$dir/bzImage" "$dir/a.cpio" "$dir/disk.img" "$3"
 }
 
 # The token A printed first, and whether it ticks on after A came back.

@@ -53,6 +53,23 @@ die()
 	exit 1
 }
 
+# qemu_jump_guest LOG MEM KERNEL INITRD DISK APPEND: one QEMU run of the
+# kexec-jump test guests (TCG, one CPU, DISK as /dev/vda, -no-reboot: QEMU
+# ends when the guest reboots or powers off), each serial line prefixed
+# with the host's seconds since QEMU started, into LOG. $TIMEOUT bounds it.
+qemu_jump_guest()
+{
+	local log="$1" mem="$2" kernel="$3" initrd="$4" disk="$5" append="$6" t0="$EPOCHREALTIME"
+	timeout "$TIMEOUT" nice qemu-system-x86_64 -accel tcg -smp 1 -m "$mem" -display none \
+		-monitor none -serial stdio -no-reboot -kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 nokaslr no_timer_check $append" \
+		-drive "file=$disk,format=raw,if=virtio" </dev/null 2>&1 |
+		while IFS= read -r line; do
+			printf '%7.2f %s\n' "$(bc <<<"$EPOCHREALTIME - $t0")" "${line%$'\r'}"
+		done >"$log" || true
+	log "$(basename "$log" .log): QEMU ran $(bc <<<"$EPOCHREALTIME - $t0") s"
+}
+
 # need_cmd COMMAND PACKAGE: fail with the Debian package to install.
 need_cmd()
 {

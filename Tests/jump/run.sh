@@ -49,17 +49,8 @@ TIMEOUT="${JUMP_TIMEOUT:-300}"
 # guest reboots or powers off (-no-reboot).
 boot()
 {
-	local name="$1" mem="$2" disk="$3" append="$4" t0
-	log "jump: $name: -m $mem: $append"
-	t0="$EPOCHREALTIME"
-	timeout "$TIMEOUT" nice qemu-system-x86_64 -accel tcg -smp 1 -m "$mem" -display none \
-		-monitor none -serial stdio -no-reboot -kernel "$dir/bzImage" -initrd "$dir/a.cpio" \
-		-append "console=ttyS0 nokaslr no_timer_check $append" \
-		-drive "file=$disk,format=raw,if=virtio" </dev/null 2>&1 |
-		while IFS= read -r line; do
-			printf '%7.2f %s\n' "$(bc <<<"$EPOCHREALTIME - $t0")" "${line%$'\r'}"
-		done >"$logs/$name.log" || true
-	log "jump: $name: QEMU ran $(bc <<<"$EPOCHREALTIME - $t0") s"
+	log "jump: $1: -m $2: $4"
+	qemu_jump_guest "$logs/$1.log" "$2" "$dir/bzImage" "$dir/a.cpio" "$3" "$4"
 }
 
 fail() { log "FAIL: $*"; return 1; }
@@ -127,7 +118,7 @@ scenario_refusals()
 # refuse, then the image itself is restored, then booted again.
 scenario_hibernate()
 {
-	local disk="$dir/hibernate.img" tok before after table off
+	local disk="$dir/hibernate.img" tok before after
 	fresh_disk "$disk" 1G
 	boot hibernate-a 2G "$disk" "mem=1G jt.role=a jt.fill=64"
 	tok="$(token_of hibernate-a)"
@@ -141,10 +132,19 @@ scenario_hibernate()
 	cp --sparse=always "$disk" "$dir/refuse.img"
 	boot refuse-memmap 1G "$dir/refuse.img" "jt.role=c resume=/dev/vda"
 	cp --sparse=always "$disk" "$dir/refuse.img"
-	table="$(od -An -tu8 -j $((0x48)) -N8 "$dir/refuse.img" | tr -d ' ')"
-	off=$((4096 + (table - 4096) / 2))
-	printf "$(printf '\\%03o' $(($(od -An -tu1 -j "$off" -N1 "$dir/refuse.img") ^ 0xff)))" |
-		dd of="$dir/refuse.img" bs=1 seek="$off" conv=notrunc status=none
+	# One byte in the middle of the chunk data (from 4096 to the table
+	# offset, header field 0x048: docs/FORMAT.md) flipped.
+	python3 - "$dir/refuse.img" <<-'PY'
+		import struct, sys
+		with open(sys.argv[1], "r+b") as f:
+		    f.seek(0x48)
+		    table = struct.unpack("<Q", f.read(8))[0]
+		    at = 4096 + (table - 4096) // 2
+		    f.seek(at)
+		    byte = f.read(1)[0]
+		    f.seek(at)
+		    f.write(bytes([byte ^ 0xFF]))
+	PY
 	boot refuse-corrupt 2G "$dir/refuse.img" "jt.role=c resume=/dev/vda"
 	cp --sparse=always "$disk" "$dir/refuse.img"
 	boot refuse-lockdown 2G "$dir/refuse.img" "jt.role=c resume=/dev/vda lockdown=integrity"
