@@ -31,44 +31,8 @@
 # Logs (host-timestamped: seconds since that QEMU started) in
 # build/jump/logs/. Exits 1 if any scenario fails.
 set -euo pipefail
-# shellcheck source=mkimage/lib.sh source-path=SCRIPTDIR/../..
-. "$(dirname "${BASH_SOURCE[0]}")/../../mkimage/lib.sh"
-
-need_cmd qemu-system-x86_64 qemu-system-x86
-dir="$("$MKIMAGE_DIR/jump-guests.sh")"
-STATIC="${STATIC_DIR:-$REPO_ROOT/build/static}"
-logs="$dir/logs"
-rm -rf "$logs"
-mkdir -p "$logs"
-# One boot's limit: A's boot, kexec -l, B's boot and save take 60-150 s
-# of TCG on 2 busy cores.
-TIMEOUT="${JUMP_TIMEOUT:-300}"
-
-# boot NAME MEM DISK APPEND: one QEMU run (TCG, one CPU, DISK as /dev/vda),
-# its serial output timestamped into $logs/NAME.log. QEMU ends when the
-# guest reboots or powers off (-no-reboot).
-boot()
-{
-	log "jump: $1: -m $2: $4"
-	qemu_jump_guest "$logs/$1.log" "$2" "$dir/bzImage" "$dir/a.cpio" "$3" "$4"
-}
-
-fail() { log "FAIL: $*"; return 1; }
-# expect NAME PATTERN / refute NAME PATTERN: a line of NAME's log (grep -E).
-expect() { grep -qE -- "$2" "$logs/$1.log" || fail "$1: no line matching '$2' (log: $logs/$1.log)"; }
-refute() { ! grep -qE -- "$2" "$logs/$1.log" || fail "$1: a line matches '$2' (log: $logs/$1.log)"; }
-# The token A printed first.
-token_of() { sed -n 's/.*JT-A up at .*: token \([0-9a-f]*\) .*/\1/p' "$logs/$1.log" | head -n1; }
-# last_tick NAME TOKEN [AFTER]: the highest tick of TOKEN in NAME's log
-# (after the first line matching AFTER, when given); -1 if none.
-last_tick()
-{
-	local from="${3:-.}"
-	sed -n "/$from/,\$p" "$logs/$1.log" | sed -n "s/.*JT-TOKEN $2 tick \([0-9]*\).*/\1/p" | sort -n | tail -n1 | grep . || echo -1
-}
-# at NAME PATTERN: the host time of the first line matching PATTERN.
-at() { grep -E -m1 -- "$2" "$logs/$1.log" | awk '{ print $1 }'; }
-fresh_disk() { rm -f "$1"; truncate -s "$2" "$1"; }
+# shellcheck source=Tests/jump/lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 scenario_checkpoint()
 {
@@ -79,7 +43,6 @@ scenario_checkpoint()
 	[ -n "$tok" ] || fail "checkpoint: A never printed its token"
 	expect checkpoint "JT-B up" && expect checkpoint "checkpoint written to /dev/vda" &&
 		expect checkpoint "JT-A resume-image hibernate returned .*: exit status 0" || return 1
-	before="$(last_tick checkpoint "$tok" "" | head -n1)"
 	before="$(sed -n '/JT-A hibernating/,/JT-B up/p' "$logs/checkpoint.log" | sed -n "s/.*JT-TOKEN $tok tick \([0-9]*\).*/\1/p" | tail -n1)"
 	after="$(last_tick checkpoint "$tok" "JT-A resume-image hibernate returned")"
 	[ "${after:--1}" -gt "${before:-0}" ] || fail "checkpoint: token $tok does not tick on after the return (ticks $before, then $after)" || return 1
