@@ -122,6 +122,7 @@ extension ImageHeader {
     /// range's raw size is checked when the map is read (`PageMap`).
     private func validateMemoryEntries() throws(FormatError) {
         let page = ImageHeader.pageSize
+        guard !isReusable else { throw .field("flags", "a memory image is never reusable (kernel A must not be resumed twice)") }
         guard entries.count >= 2, entries[0].type == .pageMap else {
             throw .field("entries", "a memory image holds a page map, then 1...\(ImageHeader.maxEntries - 1) pages entries")
         }

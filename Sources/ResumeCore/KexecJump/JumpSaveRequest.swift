@@ -17,6 +17,12 @@ public struct JumpSaveRequest: Sendable, Equatable {
     /// XXH64 of A's firmware memory map (`resume_agent.jump_memmap=`).
     public var memoryMapHash: UInt64
 
+    public init(reentry: UInt64, target: DeviceSpec, then: Then, ram: [PageMap.Range],
+                vmcoreinfo: (address: UInt64, size: UInt64), memoryMapHash: UInt64) {
+        self.reentry = reentry; self.target = target; self.then = then; self.ram = ram
+        self.vmcoreinfo = vmcoreinfo; self.memoryMapHash = memoryMapHash
+    }
+
     public static func == (a: Self, b: Self) -> Bool {
         a.reentry == b.reentry && a.target == b.target && a.then == b.then && a.ram == b.ram
             && a.vmcoreinfo == b.vmcoreinfo && a.memoryMapHash == b.memoryMapHash

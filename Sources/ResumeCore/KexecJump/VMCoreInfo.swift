@@ -161,3 +161,27 @@ public struct FreePageScan {
         return nil
     }
 }
+
+/// The running kernel's own GNU build id, from /sys/kernel/notes (its
+/// .notes section: ELF notes back to back), to compare with the one a
+/// memory image records.
+public enum KernelNotes {
+    public static let path = "/sys/kernel/notes"
+
+    public static func buildID(_ notes: [UInt8]) -> [UInt8]? {
+        func u32(_ at: Int) -> Int {
+            Int(UInt32(notes[at]) | UInt32(notes[at + 1]) << 8 | UInt32(notes[at + 2]) << 16 | UInt32(notes[at + 3]) << 24)
+        }
+        var at = 0
+        while at + 12 <= notes.count {
+            let nameSize = u32(at), descSize = u32(at + 4), type = u32(at + 8)
+            let name = at + 12, desc = name + ((nameSize + 3) & ~3)
+            guard nameSize <= 4096, descSize <= 4096, desc + descSize <= notes.count else { return nil }
+            if type == 3, nameSize == 4, Array(notes[name..<(name + 4)]) == [0x47, 0x4E, 0x55, 0] { // NT_GNU_BUILD_ID, "GNU"
+                return Array(notes[desc..<(desc + descSize)])
+            }
+            at = desc + ((descSize + 3) & ~3)
+        }
+        return nil
+    }
+}
