@@ -125,8 +125,10 @@ public final class FakeSystem: BootSystem {
     public func log(_ line: String) { logs.append(line) }
     public func rootIsInitramfs() -> Bool { initramfs }
     public func kexecFileLoadAvailability() -> SyscallAvailability { fileLoad }
-    public func kexecLoadAvailability() -> SyscallAvailability { .available }
-    public func uname() -> (release: String, machine: String) { ("6.1.0-test-amd64", "x86_64") }
+    public var kexecLoadAvailable = SyscallAvailability.available
+    public func kexecLoadAvailability() -> SyscallAvailability { kexecLoadAvailable }
+    public var unameRelease = "6.1.0-test-amd64"
+    public func uname() -> (release: String, machine: String) { (unameRelease, "x86_64") }
 
     // kexec, played: every call lands in `events`, in order.
     public var events: [String] = []
