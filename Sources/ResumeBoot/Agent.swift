@@ -60,6 +60,11 @@ public struct Agent {
             }
         }
         let plan = SearchPlan(system: system, cmdline: cmdlineText, mode: .boot, deferMissing: options.early, log: system.log)
+        // A hibernate kernel started by kernel A's kexec jump: save A, never resume.
+        let kernelCommandLine = KernelCommandLine(cmdlineText ?? "")
+        if JumpSaveRequest.isJump(kernelCommandLine), !options.dryRun, !plan.settings.dryRun {
+            return saveKernelA(kernelCommandLine, waitSeconds: plan.settings.waitSeconds)
+        }
         let settings = plan.settings
         let dryRun = options.dryRun || settings.dryRun
         system.log("start\(dryRun ? " (dry run: nothing will be changed)" : "")")
@@ -104,5 +109,24 @@ public struct Agent {
         NormalBoot.handOver(system, dryRun: dryRun, since: start, cmdline: cmdlineText)
         if options.watchdog { system.armWatchdog(seconds: 0) }
         return ExitStatus.continueBoot
+    }
+
+    /// The hibernate kernel's job (`KernelASave`). A request it cannot use
+    /// still jumps back when the re-entry point is readable: kernel A goes on.
+    func saveKernelA(_ cmdline: KernelCommandLine, waitSeconds: UInt32) -> Int32 {
+        if options.watchdog { system.armWatchdog(seconds: 0) }
+        switch JumpSaveRequest.parse(cmdline) {
+        case let .success(request):
+            return KernelASave(system: system, request: request, waitSeconds: max(waitSeconds, 1)).run()
+        case let .failure(error):
+            system.log("started by a kexec jump, but cannot save kernel A: \(error)")
+            guard let entry = cmdline.value("kexec_jump_back_entry").flatMap({ parseHex($0) }) else {
+                return ExitStatus.continueBoot
+            }
+            var request = JumpSaveRequest(reentry: entry, target: .path("/dev/null"), then: .back, ram: [],
+                                          vmcoreinfo: (0, 0), memoryMapHash: 0)
+            request.then = .back
+            return KernelASave(system: system, request: request).jumpBack()
+        }
     }
 }

@@ -47,6 +47,16 @@ public enum AgentCommand {
                                command line on to kernel B (kernel images)
       resume_agent.init=PATH   as PID 1: the init to exec afterwards
 
+    In a hibernate kernel B started by a kexec jump (kexec_jump_back_entry=,
+    written by kexec-tools; the rest by resume-image hibernate --kexec-jump):
+      resume_agent.jump_save=DEV    save kernel A's memory there
+      resume_agent.jump_then=poweroff|back   then power off (hibernation,
+                               the default) or jump back (a checkpoint)
+      resume_agent.jump_ram=S-E,...  kernel A's RAM above 1 MiB (hex)
+      resume_agent.jump_vmcoreinfo=ADDR,SIZE  kernel A's vmcoreinfo note
+      resume_agent.jump_memmap=HASH  kernel A's firmware memory map hash
+    Any failure jumps back to A, which goes on running.
+
     Exit status: 0 the boot goes on (memory online); 2 refused to run;
     3 the watchdog gave up (the boot script onlines memory); 4 (--early)
     deferred to the run after local-top.

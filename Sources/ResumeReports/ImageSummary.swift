@@ -8,7 +8,7 @@ public enum ImageSummary {
             ("kind", .string(h.kind.name)),
             ("state", .string(h.state.name)),
             ("reusable", .bool(h.isReusable)),
-            ("format_version", .string("\(ImageHeader.versionMajor).\(ImageHeader.versionMinor)")),
+            ("format_version", .string("\(ImageHeader.versionMajor).\(h.formatMinor)")),
             ("created_at", .uint(h.createdAt)),
             ("producer_release", .string(h.producerRelease)),
             ("producer_machine", .string(h.producerMachine)),
@@ -17,7 +17,8 @@ public enum ImageSummary {
             ("raw_bytes", .uint(h.rawTotal)),
             ("stored_bytes", .uint(h.storedTotal)),
             ("image_bytes", .uint(h.imageSize)),
-            ("entry_address", h.kind == .segments ? .string(hexString(h.entryAddress)) : .null),
+            ("entry_address", h.kind == .segments || h.kind == .memory ? .string(hexString(h.entryAddress)) : .null),
+            ("kernel_build_id", h.kind == .memory ? .string(h.kernelBuildID.map { byteHex($0) }.joined()) : .null),
             ("required_memory_bytes", h.kind == .snapshot ? .uint(h.requiredMemoryBytes) : .null),
             ("table_digest", .string(h.tableDigest.map { byteHex($0) }.joined())),
             ("entries", .array(h.entries.map { e in
@@ -25,7 +26,7 @@ public enum ImageSummary {
                     ("type", .string(e.type.name)), ("raw_bytes", .uint(e.rawSize)),
                     ("stored_bytes", .uint(e.storedSize)), ("chunks", .uint(e.chunkCount)),
                 ]
-                if e.type == .segment {
+                if e.type == .segment || e.type == .pages {
                     fields += [("physical_address", .string(hexString(e.physicalAddress))),
                                ("memory_bytes", .uint(e.memorySize))]
                 }
@@ -38,7 +39,7 @@ public enum ImageSummary {
         var lines = [
             "kind:        \(h.kind.name)\(h.isReusable ? " (reusable)" : " (one-shot)")",
             "state:       \(h.state.name)",
-            "format:      \(ImageHeader.versionMajor).\(ImageHeader.versionMinor)",
+            "format:      \(ImageHeader.versionMajor).\(h.formatMinor)",
             "created:     \(h.createdAt) (unix time)",
             "producer:    \(h.producerRelease.isEmpty ? "?" : h.producerRelease.escapingControlCharacters) \(h.producerMachine.escapingControlCharacters)",
             "size:        \(h.rawTotal) bytes raw, \(h.storedTotal) stored (\(ratio(h.rawTotal, h.storedTotal))), image \(h.imageSize) bytes",
@@ -46,10 +47,17 @@ public enum ImageSummary {
         ]
         if h.kind == .segments { lines.append("entry:       \(hexString(h.entryAddress))") }
         if h.kind == .snapshot { lines.append("needs:       \(h.requiredMemoryBytes) bytes of memory") }
+        if h.kind == .memory {
+            let saved = h.entries.dropFirst().reduce(0) { $0 + $1.rawSize } / ImageHeader.pageSize
+            let total = h.entries.dropFirst().reduce(0) { $0 + $1.memorySize } / ImageHeader.pageSize
+            lines.append("kernel A:    re-entry point \(hexString(h.entryAddress)), build \(h.kernelBuildID.map { byteHex($0) }.joined())")
+            lines.append("saved:       \(saved) of \(total) pages (the others were free)")
+            lines.append("machine:     firmware memory map hash \(hexString(h.memoryLayoutHash))")
+        }
         lines.append("entries:")
         for (i, e) in h.entries.enumerated() {
             var line = "  \(i): \(e.type.name) \(e.rawSize) bytes, stored \(e.storedSize) (\(ratio(e.rawSize, e.storedSize))), \(e.chunkCount) chunks"
-            if e.type == .segment {
+            if e.type == .segment || e.type == .pages {
                 line += ", at \(hexString(e.physicalAddress)) memory \(hexString(e.memorySize))"
             }
             lines.append(line)

@@ -77,7 +77,7 @@ final class IOTests: XCTestCase {
         for i in 0..<20 { log.write("line \(i)") }
         log.write("forged\nresume-agent: decision: resume\u{1b}[2J")
         XCTAssertEqual(log.reopens, 20 / KernelLog.linesPerOpen)
-        let text = try LiveSystem.readSmallFile(path)
+        let text = String(decoding: try LiveSystem.readSmallFile(path), as: UTF8.self)
         let records = text.components(separatedBy: "<14>").dropFirst()
         XCTAssertEqual(records.count, 21)
         XCTAssertEqual(Array(records.prefix(20)), (0..<20).map { "t: line \($0)" })

@@ -125,8 +125,10 @@ public final class FakeSystem: BootSystem {
     public func log(_ line: String) { logs.append(line) }
     public func rootIsInitramfs() -> Bool { initramfs }
     public func kexecFileLoadAvailability() -> SyscallAvailability { fileLoad }
-    public func kexecLoadAvailability() -> SyscallAvailability { .available }
-    public func uname() -> (release: String, machine: String) { ("6.1.0-test-amd64", "x86_64") }
+    public var kexecLoadAvailable = SyscallAvailability.available
+    public func kexecLoadAvailability() -> SyscallAvailability { kexecLoadAvailable }
+    public var unameRelease = "6.1.0-test-amd64"
+    public func uname() -> (release: String, machine: String) { (unameRelease, "x86_64") }
 
     // kexec, played: every call lands in `events`, in order.
     public var events: [String] = []
@@ -156,6 +158,30 @@ public final class FakeSystem: BootSystem {
         try check("kexec_load")
         loadedSegments = segments.map { ($0.memory, Array($0.buffer), $0.memorySize) }
         files["/sys/kernel/kexec_loaded"] = "1\n"
+    }
+    public func kexecLoadPreservingContext(entry: UInt64, segments: [KexecSegment]) throws {
+        events.append("kexec_load preserve-context \(String(entry, radix: 16))")
+        try check("kexec_load preserve-context")
+        loadedSegments = segments.map { ($0.memory, Array($0.buffer), $0.memorySize) }
+        files["/sys/kernel/kexec_loaded"] = "1\n"
+    }
+    public func powerOff() -> Error {
+        events.append("power off")
+        return SystemError("reboot(LINUX_REBOOT_CMD_POWER_OFF)", errno: 1)
+    }
+    /// Binary files (/sys/kernel/notes).
+    public var binaryFiles: [String: [UInt8]] = [:]
+    public func readBytes(_ path: String) throws -> [UInt8] {
+        try check("read \(path)")
+        if let bytes = binaryFiles[path] { return bytes }
+        guard let text = files[path] else { throw SystemError("open", path: path, errno: 2) }
+        return Array(text.utf8)
+    }
+    /// Physical memory as /dev/mem shows it (the hibernate kernel reads kernel A).
+    public var physicalMemory = MemoryImage()
+    public func openPhysicalMemory() throws -> any ImageSource {
+        try check("open /dev/mem")
+        return physicalMemory
     }
     public func kexecUnload() {
         events.append("unload")

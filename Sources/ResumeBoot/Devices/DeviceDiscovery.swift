@@ -145,3 +145,11 @@ public struct AnySource: ImageSource {
     }
     public func prefetch(at offset: UInt64, count: UInt64) { base.prefetch(at: offset, count: count) }
 }
+
+/// The same for a sink: the hibernate kernel writes kernel A's image.
+public struct AnySink: ImageSink {
+    let base: any ImageSink
+    public init(_ base: any ImageSink) { self.base = base }
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws { try base.write(bytes, at: offset) }
+    public func sync() throws { try base.sync() }
+}

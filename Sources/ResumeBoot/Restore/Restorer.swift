@@ -16,9 +16,21 @@ struct Restorer {
         }
         switch kind {
         case .kernel: return need("kexec_file_load", system.kexecFileLoadAvailability())
-        case .segments: return need("kexec_load", system.kexecLoadAvailability())
+        case .segments, .memory:
+            if let mode = lockdown(system), system.kexecLoadAvailability() != .available {
+                return "kernel lockdown (\(mode)) refuses kexec_load, which a \(kind.name) image needs"
+            }
+            return need("kexec_load", system.kexecLoadAvailability())
         case .snapshot: return system.exists("/dev/snapshot") ? nil : "/dev/snapshot is absent (no HIBERNATION_SNAPSHOT_DEV)"
         }
+    }
+
+    /// The lockdown mode in force ("integrity", "confidentiality"), or nil.
+    static func lockdown(_ system: BootSystem) -> String? {
+        guard let text = try? system.readText("/sys/kernel/security/lockdown"),
+              let open = text.firstIndex(of: "["), let close = text[open...].firstIndex(of: "]") else { return nil }
+        let mode = String(text[text.index(after: open)..<close])
+        return mode == "none" ? nil : mode
     }
 
     func restore(device: String, header: ImageHeader) -> BootReason {
@@ -44,6 +56,9 @@ struct Restorer {
         case .snapshot:
             var path = SnapshotRestore(system: system, reader: reader)
             return Commit.run(&path, oneShot: oneShot, system)
+        case .memory:
+            var path = MemoryRestore(system: system, reader: reader)
+            return Commit.run(&path, oneShot: oneShot, system, loaded: loadedLine(header, device, start))
         }
     }
 

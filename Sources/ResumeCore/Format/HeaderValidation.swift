@@ -52,10 +52,17 @@ extension ImageHeader {
         case .kernel: try validateKernelEntries()
         case .segments: try validateSegmentEntries()
         case .snapshot: try validateSnapshotEntries()
+        case .memory: try validateMemoryEntries()
         }
-        if kind != .segments, entryAddress != 0 { throw .field("entry address", "must be 0 for a \(kind.name) image") }
-        if kind != .snapshot, requiredMemoryBytes != 0 || memoryBlockSize != 0 || memoryLayoutHash != 0 {
+        if kind != .segments, kind != .memory, entryAddress != 0 { throw .field("entry address", "must be 0 for a \(kind.name) image") }
+        if kind != .snapshot, requiredMemoryBytes != 0 || memoryBlockSize != 0 {
             throw .field("memory requirements", "must be 0 for a \(kind.name) image")
+        }
+        if kind != .snapshot, kind != .memory, memoryLayoutHash != 0 {
+            throw .field("memory layout hash", "must be 0 for a \(kind.name) image")
+        }
+        if kind != .memory, !kernelBuildID.isEmpty {
+            throw .field("kernel build id", "must be empty for a \(kind.name) image")
         }
     }
 
@@ -106,6 +113,43 @@ extension ImageHeader {
             if entryAddress >= e.physicalAddress && entryAddress < end { entryInside = true }
         }
         guard entryInside else { throw .field("entry address", "\(hex(entryAddress)) is outside every segment") }
+    }
+
+    /// memory: entry 0 the page map, then 1...15 `pages` entries, each a
+    /// page-aligned physical range, ascending and apart; the map has one bit
+    /// per page of those ranges; a range's raw size is its saved pages
+    /// (whole pages, at most the range). That the map's bits match each
+    /// range's raw size is checked when the map is read (`PageMap`).
+    private func validateMemoryEntries() throws(FormatError) {
+        let page = ImageHeader.pageSize
+        guard !isReusable else { throw .field("flags", "a memory image is never reusable (kernel A must not be resumed twice)") }
+        guard entries.count >= 2, entries[0].type == .pageMap else {
+            throw .field("entries", "a memory image holds a page map, then 1...\(ImageHeader.maxEntries - 1) pages entries")
+        }
+        try validateNoPlacement(0, entries[0])
+        var pages: UInt64 = 0, previousEnd: UInt64 = 0, entryInside = false
+        for (i, e) in entries.enumerated().dropFirst() {
+            guard e.type == .pages else { throw .field("entry \(i) type", "\(e.type.name) in a memory image after its page map") }
+            guard e.physicalAddress % page == 0, e.memorySize > 0, e.memorySize % page == 0 else {
+                throw .field("pages \(i) range", "[\(hex(e.physicalAddress)), +\(hex(e.memorySize))) is not a non-empty run of whole pages")
+            }
+            guard i == 1 || e.physicalAddress >= previousEnd else {
+                throw .field("pages \(i) range", "starts at \(hex(e.physicalAddress)), below the end of the previous range \(hex(previousEnd))")
+            }
+            guard e.rawSize % page == 0, e.rawSize <= e.memorySize else {
+                throw .field("pages \(i) raw size", "\(e.rawSize) is not whole pages within the range's \(e.memorySize) bytes")
+            }
+            previousEnd = e.physicalAddress + e.memorySize
+            pages += e.memorySize / page
+            if entryAddress >= e.physicalAddress && entryAddress < previousEnd { entryInside = true }
+        }
+        guard entries[0].rawSize == (pages + 7) / 8 else {
+            throw .field("page map raw size", "is \(entries[0].rawSize), expected \((pages + 7) / 8) for \(pages) pages")
+        }
+        guard entryInside else { throw .field("entry address", "\(hex(entryAddress)) is outside every saved range") }
+        guard memoryLayoutHash != 0 else { throw .field("memory layout hash", "is 0 in a memory image") }
+        guard !producerRelease.isEmpty else { throw .field("producer release", "is empty in a memory image") }
+        guard !kernelBuildID.isEmpty else { throw .field("kernel build id", "is empty in a memory image") }
     }
 
     private func validateSnapshotEntries() throws(FormatError) {

@@ -8,19 +8,30 @@ public enum ImageKind: UInt32, Sendable, CaseIterable {
     case snapshot = 2
     /// Raw physical memory segments and an entry address (kexec_load).
     case segments = 3
+    /// Kernel A's memory, saved by a hibernate kernel B it kexec-jumped to
+    /// (format 1.2): a page map, the pages A used, and A's re-entry point.
+    case memory = 4
 
     public var name: String {
         switch self {
         case .kernel: "kernel"
         case .snapshot: "snapshot"
         case .segments: "segments"
+        case .memory: "memory"
         }
     }
+
+    /// The format minor version that introduced this kind.
+    var sinceMinor: UInt16 { self == .memory ? 2 : 0 }
 }
 
 /// What an entry's bytes are.
 public enum EntryType: UInt32, Sendable {
     case kernel = 1, initrd = 2, cmdline = 3, segment = 4, stream = 5
+    /// memory kind: one bit per page of the `pages` entries' ranges.
+    case pageMap = 6
+    /// memory kind: the saved pages of one physical range, in address order.
+    case pages = 7
 
     public var name: String {
         switch self {
@@ -29,6 +40,8 @@ public enum EntryType: UInt32, Sendable {
         case .cmdline: "cmdline"
         case .segment: "segment"
         case .stream: "stream"
+        case .pageMap: "page map"
+        case .pages: "pages"
         }
     }
 }
@@ -148,8 +161,11 @@ public struct ImageHeader: Sendable, Equatable {
     public static let magic: [UInt8] = Array("RSMIMAGE".utf8)
     public static let versionMajor: UInt16 = 1
     /// The minor version this build writes (1.1: XXH3 and BLAKE2b-128 chunk
-    /// hashes, signatures); it reads 1.0 too.
+    /// hashes, signatures); it reads 1.0 too. A memory image is 1.2 (the
+    /// lowest minor that knows its kind), every other kind 1.1.
     public static let versionMinor: UInt16 = 1
+    /// The highest minor this build knows (memory images).
+    public static let newestMinor: UInt16 = 2
     public static let size = 4096
     public static let maxEntries = 16
     public static let minChunkSize: UInt32 = 4096
@@ -168,10 +184,12 @@ public struct ImageHeader: Sendable, Equatable {
         static let chunkCount = 0x040, tableOffset = 0x048, tableSize = 0x050, imageSize = 0x058
         static let rawTotal = 0x060, storedTotal = 0x068, entryAddress = 0x070
         static let requiredMemory = 0x078, memoryBlockSize = 0x080, memoryLayoutHash = 0x088
-        static let tableDigest = 0x090, release = 0x0C0, machine = 0x140, entries = 0x200
+        static let tableDigest = 0x090, release = 0x0C0, machine = 0x140
+        static let buildIDLength = 0x160, buildID = 0x164, entries = 0x200
         static let signatureType = 0xE00, signatureLength = 0xE04, signature = 0xE08
     }
     static let releaseCapacity = 128, machineCapacity = 32, entrySize = 64
+    public static let buildIDCapacity = 32
     static let signatureCapacity = size - Offset.signature
 
     public var state: ImageState = .valid
@@ -204,6 +222,9 @@ public struct ImageHeader: Sendable, Equatable {
     public var producerRelease: String = ""
     /// `uname -m` of the machine that made the image.
     public var producerMachine: String = ""
+    /// memory kind: the GNU build id of the saved kernel (format 1.2), so
+    /// that only the very same kernel build restores it; empty otherwise.
+    public var kernelBuildID: [UInt8] = []
     public var entries: [ImageEntry] = []
     /// The Ed25519 signature over the header (format 1.1), or nil when unsigned.
     public var signature: ImageSignature?
@@ -241,6 +262,8 @@ public struct ImageHeader: Sendable, Equatable {
         b.put(Offset.tableDigest, Array(tableDigest.prefix(32)))
         b.putText(Offset.release, ImageHeader.releaseCapacity, producerRelease)
         b.putText(Offset.machine, ImageHeader.machineCapacity, producerMachine)
+        b.put32(Offset.buildIDLength, UInt32(min(kernelBuildID.count, ImageHeader.buildIDCapacity)))
+        b.put(Offset.buildID, Array(kernelBuildID.prefix(ImageHeader.buildIDCapacity)))
         for (i, e) in entries.prefix(ImageHeader.maxEntries).enumerated() {
             let o = Offset.entries + i * ImageHeader.entrySize
             b.put32(o, e.type.rawValue)
@@ -294,6 +317,9 @@ public struct ImageHeader: Sendable, Equatable {
         guard let kind = ImageKind(rawValue: b.u32(Offset.kind)) else {
             throw .field("kind", "unknown value \(b.u32(Offset.kind))")
         }
+        guard kind.sinceMinor <= minor else {
+            throw .field("kind", "\(kind.name) needs format 1.\(kind.sinceMinor), the header says 1.\(minor)")
+        }
         var h = ImageHeader(kind: kind)
         h.formatMinor = minor
         h.state = ImageState(bytes: b.slice(Offset.state, 8))
@@ -332,7 +358,15 @@ public struct ImageHeader: Sendable, Equatable {
         }
         h.producerRelease = try b.printableText(Offset.release, releaseCapacity, "producer release")
         h.producerMachine = try b.printableText(Offset.machine, machineCapacity, "producer machine")
-        guard b.bytes[(Offset.machine + machineCapacity)..<Offset.entries].allSatisfy({ $0 == 0 }) else {
+        let buildIDLength = Int(b.u32(Offset.buildIDLength))
+        guard buildIDLength <= buildIDCapacity else {
+            throw .field("kernel build id length", "\(buildIDLength) exceeds \(buildIDCapacity)")
+        }
+        guard buildIDLength == 0 || minor >= 2 else {
+            throw .field("kernel build id length", "is \(buildIDLength): a build id needs format 1.2, the header says 1.\(minor)")
+        }
+        h.kernelBuildID = b.slice(Offset.buildID, buildIDLength)
+        guard b.bytes[(Offset.buildID + buildIDLength)..<Offset.entries].allSatisfy({ $0 == 0 }) else {
             throw .field("reserved bytes before entries", "are not zero")
         }
         for i in 0..<maxEntries {
@@ -343,8 +377,8 @@ public struct ImageHeader: Sendable, Equatable {
                 }
                 continue
             }
-            guard let type = EntryType(rawValue: b.u32(o)) else {
-                throw .field("entry \(i) type", "unknown value \(b.u32(o))")
+            guard let type = EntryType(rawValue: b.u32(o)), type.rawValue < EntryType.pageMap.rawValue || minor >= 2 else {
+                throw .field("entry \(i) type", "unknown value \(b.u32(o)) for format 1.\(minor)")
             }
             guard b.u32(o + 4) == 0, b.u64(o + 56) == 0 else { throw .field("entry \(i)", "reserved bytes are not zero") }
             h.entries.append(ImageEntry(type: type, rawSize: b.u64(o + 8), storedSize: b.u64(o + 16),

@@ -38,6 +38,7 @@ public struct ImageWriter<Sink: ImageSink> {
             h.chunkHash = .blake2b128
             h.formatMinor = max(h.formatMinor, 1)
         }
+        h.formatMinor = max(h.formatMinor, h.kind.sinceMinor)
         self.header = h
         self.pool = pool
         self.signer = signer

@@ -52,14 +52,16 @@ public enum Kexec {
         if rc != 0 { throw SystemError("kexec_file_load", errno: errno) }
     }
 
-    /// kexec_load(entry, nr_segments, segments, KEXEC_ARCH_DEFAULT).
-    public static func load(entry: UInt64, segments: [KexecSegment]) throws(SystemError) {
+    /// kexec_load(entry, nr_segments, segments, KEXEC_ARCH_DEFAULT), with
+    /// KEXEC_PRESERVE_CONTEXT for a jump that may come back.
+    public static func load(entry: UInt64, segments: [KexecSegment], preserveContext: Bool = false) throws(SystemError) {
         var raw = segments.map {
             resume_kexec_segment(buf: $0.buffer.baseAddress, bufsz: $0.buffer.count,
                                  mem: UInt($0.memory), memsz: Int($0.memorySize))
         }
         let rc = raw.withUnsafeMutableBufferPointer {
-            resume_kexec_load(UInt(entry), UInt($0.count), $0.baseAddress, resume_KEXEC_ARCH_DEFAULT)
+            resume_kexec_load(UInt(entry), UInt($0.count), $0.baseAddress,
+                              resume_KEXEC_ARCH_DEFAULT | (preserveContext ? resume_KEXEC_PRESERVE_CONTEXT : 0))
         }
         if rc != 0 { throw SystemError("kexec_load", errno: errno) }
     }

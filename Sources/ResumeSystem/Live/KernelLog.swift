@@ -30,7 +30,7 @@ public final class KernelLog {
         kmsg = useKmsg ? Self.openKmsg(kmsgPath) : -1
         var echo = true
         // First field: console_loglevel. Level 6 (info) is printed when it is above 6.
-        if kmsg >= 0, let text = try? LiveSystem.readSmallFile(printkPath),
+        if kmsg >= 0, let text = (try? LiveSystem.readSmallFile(printkPath)).map({ String(decoding: $0, as: UTF8.self) }),
            let level = Int(String(text.prefix(while: { $0.isNumber }))), level > 6 {
             echo = false
         }

@@ -11,11 +11,12 @@ public final class LiveSystem: BootSystem {
 
     public init(log: KernelLog) { self.log = log }
 
-    public func readText(_ path: String) throws -> String { try Self.readSmallFile(path) }
+    public func readText(_ path: String) throws -> String { String(decoding: try Self.readSmallFile(path), as: UTF8.self) }
+    public func readBytes(_ path: String) throws -> [UInt8] { try Self.readSmallFile(path) }
 
     /// Reads at most 1 MiB: proc and sys files are small, and a bigger one
     /// is not what the caller meant.
-    static func readSmallFile(_ path: String) throws(SystemError) -> String {
+    static func readSmallFile(_ path: String) throws(SystemError) -> [UInt8] {
         let fd = try retryingEINTR("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
         defer { close(fd) }
         var out: [UInt8] = []
@@ -30,7 +31,7 @@ public final class LiveSystem: BootSystem {
             out += buffer[0..<n]
             if n < buffer.count { break }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// One write(2): a sysfs attribute takes its value in one call.
@@ -110,7 +111,19 @@ public final class LiveSystem: BootSystem {
         try Kexec.load(entry: entry, segments: segments)
     }
 
+    public func kexecLoadPreservingContext(entry: UInt64, segments: [KexecSegment]) throws {
+        try Kexec.load(entry: entry, segments: segments, preserveContext: true)
+    }
+
     public func kexecUnload() { Kexec.unload() }
+
+    public func powerOff() -> Error {
+        sync()
+        _ = resume_reboot(resume_LINUX_REBOOT_CMD_POWER_OFF)
+        return SystemError("reboot(LINUX_REBOOT_CMD_POWER_OFF)", errno: errno)
+    }
+
+    public func openPhysicalMemory() throws -> any ImageSource { try DeviceFile(path: "/dev/mem") }
 
     public func kexecJump() -> Error { Kexec.jump() }
 

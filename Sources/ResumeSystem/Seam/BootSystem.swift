@@ -10,6 +10,8 @@ import ResumeCore
 public protocol BootSystem: AnyObject {
     /// A small proc/sys file (read whole, at most 1 MiB).
     func readText(_ path: String) throws -> String
+    /// The same, as bytes (binary sysfs files: /sys/kernel/notes).
+    func readBytes(_ path: String) throws -> [UInt8]
     /// write(2) of `text` to a proc/sys attribute.
     func writeText(_ path: String, _ text: String) throws
     /// Names in a directory, sorted, without . and ..
@@ -38,10 +40,19 @@ public protocol BootSystem: AnyObject {
     func createPayloadFile(_ name: String) throws -> any PayloadFile
     func kexecFileLoad(kernel: any PayloadFile, initrd: (any PayloadFile)?, cmdline: String) throws
     func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws
+    /// kexec_load with KEXEC_PRESERVE_CONTEXT: the hibernate kernel's jump
+    /// back into the kernel that kexec-jumped to it.
+    func kexecLoadPreservingContext(entry: UInt64, segments: [KexecSegment]) throws
     /// Unloads any loaded kexec image; never fails.
     func kexecUnload()
     /// reboot(LINUX_REBOOT_CMD_KEXEC). Returns only on failure.
     func kexecJump() -> Error
+    /// sync(2), then reboot(LINUX_REBOOT_CMD_POWER_OFF). Returns only on failure.
+    func powerOff() -> Error
+
+    /// /dev/mem, read at physical addresses (the hibernate kernel reads
+    /// the kernel that jumped to it).
+    func openPhysicalMemory() throws -> any ImageSource
 
     /// open(/dev/snapshot, O_WRONLY), to restore a snapshot image.
     func openSnapshotForRestore() throws -> any SnapshotRestoring

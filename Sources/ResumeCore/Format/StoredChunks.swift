@@ -1,0 +1,63 @@
+/// Loading chunks as they are stored, for a restore that decodes them
+/// itself later (the kexec-jump restore stub decodes after the kernel has
+/// stopped). The stored bytes are read once, into the caller's buffer, and
+/// every chunk is checked there (stored hash, LZ4, raw hash): what was
+/// checked is exactly what is handed on.
+extension ImageReader {
+    /// The stored bytes of entries `entries` (a contiguous run), as one span
+    /// of the payload: where it starts and how long it is.
+    public func storedSpan(entries: Range<Int>) -> (offset: UInt64, count: UInt64) {
+        var before: UInt64 = 0
+        for e in 0..<entries.lowerBound { before += header.entries[e].storedSize }
+        var count: UInt64 = 0
+        for e in entries { count += header.entries[e].storedSize }
+        return (ImageHeader.payloadOffset + before, count)
+    }
+
+    /// Reads the stored bytes of `entries` into `out` (exactly
+    /// `storedSpan(entries:).count` bytes), checks every chunk, and reports
+    /// each chunk's stored and raw size in order. The table must have been
+    /// checked (`checkTable`).
+    public func loadStoredChunks(entries: Range<Int>, into out: UnsafeMutableRawBufferPointer, pool: WorkerPool? = nil,
+                                 _ chunk: (_ entry: Int, _ storedSize: UInt32, _ rawSize: UInt32) -> Void) throws {
+        let span = storedSpan(entries: entries)
+        guard UInt64(out.count) == span.count else {
+            throw FormatError.field("stored chunks", "buffer of \(out.count) bytes for \(span.count)")
+        }
+        if span.count > 0 { try source.read(into: out, at: span.offset) }
+        let chunkSize = Int(header.chunkSize)
+        let batch = PipelineBudget.batchChunks(chunkSize: header.chunkSize, requested: 16)
+        let raw = ScratchBuffer(count: chunkSize * batch)
+        let hash = header.chunkHash
+        let outcomes = UnsafeMutableBufferPointer<FormatError?>.allocate(capacity: batch)
+        defer { outcomes.deallocate() }
+        var jobs: [(index: UInt64, d: ChunkDescriptor)] = []
+        func flush() throws {
+            let current = jobs
+            outcomes.initialize(repeating: nil)
+            let work = { (i: Int) in
+                let (index, d) = current[i]
+                let at = Int(d.offset - span.offset)
+                let stored = UnsafeRawBufferPointer(rebasing: out[at..<(at + Int(d.storedSize))])
+                let into = UnsafeMutableRawBufferPointer(rebasing: raw.memory[(i * chunkSize)..<(i * chunkSize + Int(d.rawSize))])
+                outcomes[i] = Self.decodeChunk(stored, d, index: index, hash: hash, into: into)
+            }
+            if let pool { pool.parallelFor(current.count, work) } else { for i in current.indices { work(i) } }
+            for i in current.indices { if let failure = outcomes[i] { throw failure } }
+            jobs.removeAll(keepingCapacity: true)
+        }
+        for e in entries {
+            let entry = header.entries[e]
+            try forEachDescriptor(from: entry.firstChunk, count: entry.chunkCount) { index, d, _ in
+                try check(d, index: index)
+                guard d.offset >= span.offset, d.offset - span.offset + UInt64(d.storedSize) <= span.count else {
+                    throw FormatError.field("chunk \(index) offset", "\(d.offset) is outside entries \(entries)")
+                }
+                chunk(e, d.storedSize, d.rawSize)
+                jobs.append((index, d))
+                if jobs.count == batch { try flush() }
+            }
+        }
+        try flush()
+    }
+}

@@ -1,0 +1,260 @@
+import XCTest
+@testable import ResumeBoot
+import ResumeTestSupport
+import ResumeCore
+import ResumeSystem
+
+/// Kexec-jump hibernation: the hibernate kernel B saving kernel A
+/// (`KernelASave`), and the boot kernel C putting A back through the
+/// restore stub (`MemoryRestore`), with the fake kernel.
+final class KexecJumpTests: XCTestCase {
+    /// B: A's memory behind /dev/mem, B's own RAM in /proc/iomem, a blank target disk.
+    func hibernateKernel(_ a: KernelA = KernelA(), cmdline: String = KernelA.hibernateCommandLine()) -> FakeSystem {
+        let b = FakeSystem()
+        b.physicalMemory = a.memory
+        b.files["/proc/iomem"] = "00000000-0009ffff : System RAM\n04000000-09ffffff : System RAM\n"
+        b.files["/proc/cmdline"] = cmdline
+        b.addDevice("vdb", image: [UInt8](repeating: 0, count: 8 << 20))
+        return b
+    }
+
+    func runAgent(_ system: FakeSystem) -> Int32 {
+        Agent(system: system, options: Agent.Options()).run()
+    }
+
+    func savedImage() throws -> (FakeSystem, [UInt8]) {
+        let b = hibernateKernel()
+        _ = runAgent(b)
+        return (b, b.devices["/dev/vdb"]!.bytes)
+    }
+
+    // MARK: B saves A
+
+    func testHibernateKernelSavesTheUsedPagesOfAThenPowersOff() throws {
+        let (b, image) = try savedImage()
+        let reader = try ImageReader(source: MemoryImage(image))
+        try reader.verifyContents()
+        let h = reader.header
+        XCTAssertEqual(h.kind, .memory)
+        XCTAssertEqual(h.formatMinor, 2)
+        XCTAssertEqual(h.entryAddress, KernelA.reentry)
+        XCTAssertEqual(h.producerRelease, KernelA.release)
+        XCTAssertEqual(h.kernelBuildID, KernelA.buildID)
+        XCTAssertEqual(h.memoryLayoutHash, KernelA.firmwareMapHash())
+        XCTAssertEqual(h.entries.map(\.type), [.pageMap, .pages])
+        XCTAssertEqual(h.entries[1].physicalAddress, KernelA.ramStart)
+        XCTAssertEqual(h.entries[1].rawSize, KernelA.savedPages * 4096, "free pages are left out")
+        // Every saved page is A's page, in order; every free one is left out.
+        let map = try PageMap(ranges: PageMap.ranges(of: h), bits: try reader.readEntry(0, limit: 1 << 20))
+        var pages: [UInt8] = []
+        try reader.forEachChunk(entry: 1) { _, _, raw in pages += raw }
+        var at = 0
+        for k in 0..<KernelA.ramPages {
+            let pfn = KernelA.ramStart / 4096 + k
+            XCTAssertEqual(map.isSaved(k), !KernelA.isFree(pfn), "page \(pfn)")
+            guard map.isSaved(k) else { continue }
+            XCTAssertEqual(Array(pages[at..<(at + 4096)]), Array(b.physicalMemory.bytes[Int(pfn * 4096)..<Int(pfn * 4096 + 4096)]))
+            at += 4096
+        }
+        XCTAssertEqual(at, pages.count)
+        // Synced before anything else; then power off; the fake's power off
+        // fails, so B jumps back rather than stay.
+        XCTAssertEqual(Array(b.events.suffix(4)), ["power off", "kexec_load preserve-context 1180f2", "jump", "unload"])
+        XCTAssertEqual(b.loadedSegments.map(\.0), [0x9ff_f000], "one page at the top of B's RAM")
+        XCTAssertTrue(b.logs.contains { $0.hasPrefix("saved kernel A to /dev/vdb: \(KernelA.savedPages) of 1024 pages") }, "\(b.logs)")
+    }
+
+    func testCheckpointJumpsBackAfterSaving() throws {
+        let b = hibernateKernel(cmdline: KernelA.hibernateCommandLine(then: "back"))
+        _ = runAgent(b)
+        XCTAssertFalse(b.events.contains("power off"))
+        XCTAssertEqual(Array(b.events.suffix(3)), ["kexec_load preserve-context 1180f2", "jump", "unload"])
+        XCTAssertNoThrow(try ImageReader(source: b.devices["/dev/vdb"]!).verifyContents())
+    }
+
+    func testAFailedSaveJumpsBackToARatherThanPowerOff() throws {
+        let b = hibernateKernel()
+        b.blkid["/dev/vdb"]?.type = "ext4"
+        _ = runAgent(b)
+        XCTAssertFalse(b.events.contains("power off"))
+        XCTAssertEqual(Array(b.events.suffix(3)), ["kexec_load preserve-context 1180f2", "jump", "unload"])
+        XCTAssertTrue(b.logs.contains { $0.contains("kernel A not saved: refusing to write over /dev/vdb") }, "\(b.logs)")
+        XCTAssertTrue(b.devices["/dev/vdb"]!.bytes.allSatisfy { $0 == 0 }, "the filesystem is not touched")
+    }
+
+    func testUnusableRequestStillJumpsBack() {
+        let b = hibernateKernel(cmdline: "kexec_jump_back_entry=0x1180f2 resume_agent.jump_save=/dev/vdb")
+        _ = runAgent(b)
+        XCTAssertEqual(Array(b.events.suffix(3)), ["kexec_load preserve-context 1180f2", "jump", "unload"])
+        XCTAssertTrue(b.logs.contains { $0.contains("cannot save kernel A: no resume_agent.jump_ram=") }, "\(b.logs)")
+    }
+
+    func testWithoutStructPageFactsEveryPageIsSaved() throws {
+        let a = KernelA()
+        let note = try VMCoreInfo.parse(note: Array(a.memory.bytes[Int(KernelA.noteAddress)..<Int(KernelA.noteAddress + KernelA.noteSize)]))
+        XCTAssertNotNil(note.pages)
+        let b = hibernateKernel(a)
+        // Break SIZE(page) in A's note: 65 does not divide a page.
+        let text = Array("SIZE(page)=64".utf8), broken = Array("SIZE(page)=65".utf8)
+        var bytes = b.physicalMemory.bytes
+        if let i = (0..<(bytes.count - text.count)).first(where: { Array(bytes[$0..<($0 + text.count)]) == text && $0 > Int(KernelA.noteAddress) }) {
+            bytes.replaceSubrange(i..<(i + text.count), with: broken)
+        }
+        b.physicalMemory = MemoryImage(bytes)
+        _ = runAgent(b)
+        let h = try ImageReader(source: b.devices["/dev/vdb"]!).header
+        XCTAssertEqual(h.entries[1].rawSize, KernelA.ramPages * 4096)
+        XCTAssertTrue(b.logs.contains { $0.contains("does not locate its struct pages: saving every page") }, "\(b.logs)")
+    }
+
+    // MARK: C puts A back
+
+    func bootKernel(image: [UInt8], release: String = KernelA.release, buildID: [UInt8] = KernelA.buildID,
+                    memoryTop: UInt64 = 64 << 20) -> FakeSystem {
+        let c = FakeSystem(onlineBlocks: 1, offlineBlocks: 0, blockSize: 64 << 20)
+        c.addDevice("vdb", image: image)
+        c.files["/proc/cmdline"] = "console=ttyS0 resume=/dev/vdb"
+        c.files["/proc/iomem"] = "00000000-0009ffff : System RAM\n00100000-03ffffff : System RAM\n"
+        c.files["/proc/meminfo"] = "MemTotal:       65000 kB\n"
+        c.binaryFiles[KernelNotes.path] = KernelA.kernelNotes(buildID: buildID)
+        for (path, text) in KernelA.firmwareMap(top: memoryTop) { c.files[path] = text }
+        return c
+    }
+
+    func testBootKernelLoadsTheStubSegmentMarksTheImageConsumedAndJumps() throws {
+        let (b, image) = try savedImage()
+        let c = bootKernel(image: image)
+        _ = runAgent(c)
+        XCTAssertEqual(c.events.first { $0.hasPrefix("kexec_load") }.map { _ in true }, true, "\(c.events)")
+        XCTAssertEqual(Array(c.events.suffix(4).prefix(3)), ["write /dev/vdb at 16", "sync /dev/vdb", "jump"], "\(c.events)")
+        XCTAssertEqual(try ImageReader(source: c.devices["/dev/vdb"]!).header.state, .consumed)
+        // The segment: placed in pages A did not save, and what the stub
+        // would write (played here from its parameters) is A's memory.
+        let (base, segment, size) = try XCTUnwrap(c.loadedSegments.first)
+        XCTAssertEqual(UInt64(segment.count), size)
+        XCTAssertEqual(Array(segment.prefix(RestoreStubCode.bytes.count)), RestoreStubCode.bytes)
+        let restored = try playStub(segment: segment, base: base)
+        var compared = 0
+        for k in 0..<KernelA.ramPages {
+            let pfn = KernelA.ramStart / 4096 + k, address = Int(pfn * 4096)
+            if KernelA.isFree(pfn) {
+                XCTAssertNil(restored[pfn], "free page \(pfn) is not written")
+            } else {
+                XCTAssertEqual(restored[pfn], Array(b.physicalMemory.bytes[address..<(address + 4096)]), "page \(pfn)")
+                compared += 1
+            }
+        }
+        XCTAssertEqual(UInt64(compared), KernelA.savedPages)
+        for pfn in restored.keys {
+            XCTAssertFalse(pfn * 4096 >= base && pfn * 4096 < base + size, "the stub never writes its own segment")
+        }
+    }
+
+    /// Plays restore-stub.c on the segment: params at the page after the
+    /// stub; each chunk copied or decoded, its pages put where the map says.
+    func playStub(segment: [UInt8], base: UInt64) throws -> [UInt64: [UInt8]] {
+        func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(segment[at + $1]) << (8 * UInt64($1)) } }
+        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(segment[at + $1]) << (8 * UInt32($1)) } }
+        let p = (RestoreStubCode.bytes.count + 4095) & ~4095
+        XCTAssertEqual(u64(p), 0x3130_4255_5453_5246)
+        XCTAssertEqual(u64(p + 0x08), KernelA.reentry)
+        XCTAssertEqual(u64(p + 0x1D0), UInt64(segment.count))
+        let mapOffset = Int(u64(p + 0x28)), chunks = Int(u64(p + 0x30)), dataOffset = Int(u64(p + 0x40))
+        var data = dataOffset, chunk = 0, bit0: UInt64 = 0
+        var out: [UInt64: [UInt8]] = [:]
+        for r in 0..<Int(u64(p + 0x58)) {
+            let start = u64(p + 0x60 + r * 24), pages = u64(p + 0x68 + r * 24), count = u64(p + 0x70 + r * 24)
+            var k: UInt64 = 0
+            for _ in 0..<count {
+                let stored = Int(u32(chunks + chunk * 8)), raw = Int(u32(chunks + chunk * 8 + 4))
+                chunk += 1
+                var decoded = [UInt8](repeating: 0, count: raw)
+                try segment.withUnsafeBytes { s in
+                    try decoded.withUnsafeMutableBytes {
+                        try ChunkCodec.decode(UnsafeRawBufferPointer(rebasing: s[data..<(data + stored)]), rawSize: raw, into: $0, index: 0)
+                    }
+                }
+                for j in 0..<(raw / 4096) {
+                    while k < pages, (segment[mapOffset + Int((bit0 + k) / 8)] >> ((bit0 + k) % 8)) & 1 == 0 { k += 1 }
+                    XCTAssertLessThan(k, pages)
+                    out[start / 4096 + k] = Array(decoded[(j * 4096)..<(j * 4096 + 4096)])
+                    k += 1
+                }
+                data += stored
+            }
+            bit0 += pages
+        }
+        return out
+    }
+
+    func assertRefused(_ c: FakeSystem, _ code: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        _ = runAgent(c)
+        XCTAssertFalse(c.events.contains { $0.hasPrefix("kexec_load") || $0 == "jump" }, "\(c.events)", file: file, line: line)
+        XCTAssertEqual(try ImageReader(source: c.devices["/dev/vdb"]!).header.state, .valid, file: file, line: line)
+        XCTAssertTrue(c.logs.contains { $0.hasPrefix("decision: boot normally") && $0.contains(code) }, "\(c.logs)", file: file, line: line)
+        XCTAssertTrue(c.memoryStates.allSatisfy { $0 == "online" }, file: file, line: line)
+    }
+
+    func testAnotherKernelBuildIsRefused() throws {
+        try assertRefused(bootKernel(image: try savedImage().1, buildID: [UInt8](repeating: 7, count: 20)),
+                          "saved from build 010c17222d38434e59646f7a85909ba6b1bcc7d2 of 6.1.0-test-amd64, this is build 0707")
+    }
+
+    func testAnotherReleaseIsRefused() throws {
+        let c = bootKernel(image: try savedImage().1)
+        c.unameRelease = "6.1.0-other-amd64"
+        try assertRefused(c, "saved from kernel 6.1.0-test-amd64, this is 6.1.0-other-amd64")
+    }
+
+    func testAnotherMemoryMapIsRefused() throws {
+        try assertRefused(bootKernel(image: try savedImage().1, memoryTop: 128 << 20), "another firmware memory map")
+    }
+
+    func testACorruptChunkIsCaughtBeforeAnythingIsLoaded() throws {
+        var image = try savedImage().1
+        image[4096 + 300] ^= 0xFF // inside the first chunk's stored bytes (the page map)
+        let c = bootKernel(image: image)
+        _ = runAgent(c)
+        XCTAssertFalse(c.events.contains { $0.hasPrefix("kexec_load") || $0 == "jump" }, "\(c.events)")
+        XCTAssertTrue(c.logs.contains { $0.contains("chunk") && $0.contains("checksum") }, "\(c.logs)")
+        var late = try savedImage().1
+        let reader = try ImageReader(source: MemoryImage(late))
+        late[Int(reader.header.tableOffset) - 10] ^= 0xFF // the last pages chunk
+        let c2 = bootKernel(image: late)
+        _ = runAgent(c2)
+        XCTAssertFalse(c2.events.contains { $0.hasPrefix("kexec_load") || $0 == "jump" }, "\(c2.events)")
+        XCTAssertEqual(try ImageReader(source: c2.devices["/dev/vdb"]!).header.state, .valid)
+    }
+
+    func testLockdownIsNamedAndTheBootGoesOn() throws {
+        let c = bootKernel(image: try savedImage().1)
+        c.files["/sys/kernel/security/lockdown"] = "none [integrity] confidentiality\n"
+        c.kexecLoadAvailable = .notPermitted
+        try assertRefused(c, "kernel lockdown (integrity) refuses kexec_load")
+    }
+
+    // MARK: Format
+
+    func testAMemoryImageIsNeverReusableAndNeedsFormat12() throws {
+        var h = try ImageReader(source: MemoryImage(try savedImage().1)).header
+        h.flags = [.reusable]
+        XCTAssertThrowsError(try ImageHeader.decode(h.encode())) { XCTAssertTrue("\($0)".contains("never reusable"), "\($0)") }
+        h.flags = []
+        h.formatMinor = 1
+        XCTAssertThrowsError(try ImageHeader.decode(h.encode())) { XCTAssertTrue("\($0)".contains("needs format 1.2"), "\($0)") }
+    }
+
+    func testJumpRequestRefusesMalformedParameters() {
+        func reason(_ extra: String) -> String? {
+            let line = KernelA.hibernateCommandLine() + " " + extra
+            if case let .failure(e) = JumpSaveRequest.parse(KernelCommandLine(line)) { return e.text }
+            return nil
+        }
+        XCTAssertNil(reason(""))
+        XCTAssertNotNil(reason("resume_agent.jump_ram=100000-1ffffe"))
+        XCTAssertNotNil(reason("resume_agent.jump_then=reboot"))
+        XCTAssertNotNil(reason("resume_agent.jump_vmcoreinfo=0x1000,ffffffff"))
+        XCTAssertNotNil(reason("resume_agent.jump_memmap=zz"))
+        XCTAssertNotNil(reason("resume_agent.jump_ram=200000-2fffff,100000-1fffff"))
+    }
+}
