@@ -51,8 +51,11 @@ public enum KexecJumpHibernate {
         func read(_ path: String) -> String? { try? system.readText(path) }
         let release = system.uname().release
 
-        // What the kernel allows, before anything is touched.
-        if let mode = read("/sys/kernel/security/lockdown").flatMap(KexecJumpLayout.lockdownMode), mode != "none" {
+        // What the kernel allows, before anything is touched. Lockdown from
+        // securityfs, or (a kernel without SECURITYFS) its lockdown= parameter.
+        let cmdline = KernelCommandLine(read("/proc/cmdline") ?? "")
+        let lockdown = read("/sys/kernel/security/lockdown").flatMap(KexecJumpLayout.lockdownMode) ?? cmdline.value("lockdown")
+        if let mode = lockdown, mode != "none" {
             throw HostFailure("kernel lockdown (\(mode)) refuses kexec_load: a kexec-jump hibernation is impossible on this boot")
         }
         guard system.exists("/sys/kernel/kexec_loaded") else {
@@ -110,7 +113,6 @@ public enum KexecJumpHibernate {
         guard let vmcoreinfo = read("/sys/kernel/vmcoreinfo").flatMap(KexecJumpLayout.vmcoreinfoArgument) else {
             throw HostFailure("cannot read /sys/kernel/vmcoreinfo (CONFIG_VMCORE_INFO): B needs it to find A's free pages")
         }
-        let cmdline = KernelCommandLine(read("/proc/cmdline") ?? "")
         var b = KexecJumpLayout.BCommandLine(window: window, firmware: firmware, iomem: iomem, target: options.target,
                                              then: options.checkpoint ? "back" : "poweroff", vmcoreinfo: vmcoreinfo)
         b.consoles = cmdline.parameters.filter { $0.name == "console" }.compactMap { $0.value }
