@@ -5,8 +5,9 @@
 # DATA_MIB of random data in a tmpfs, and the token process), saved and
 # restored
 #   (a) by the kernel: swap on the disk, echo disk >/sys/power/state; the
-#       next boot writes the disk's MAJ:MIN to /sys/power/resume (what
-#       initramfs-tools' local-premount/resume does);
+#       next boot (mem=1G as well: the kernel refuses another memory size)
+#       writes the disk's MAJ:MIN to /sys/power/resume (what initramfs-tools'
+#       local-premount/resume does);
 #   (b) by ours: resume-image hibernate --kexec-jump on A, the agent in the
 #       hibernate kernel B saves, the agent in the next boot restores.
 # Reported as ratios ours/kernel: image size (non-zero 4 KiB pages the save
@@ -41,6 +42,27 @@ print(n)
 PY
 }
 last_time() { tail -n1 "$logs/$1.log" | awk '{ print $1 }'; }
+# khost NAME PATTERN FROM TO: the host time of the first kernel-stamped
+# line matching PATTERN between the lines matching FROM and TO (or the
+# end, TO empty; one
+# kernel's lines: each kernel's clock starts at its boot). The serial
+# console can print a line seconds after the kernel stamped it (a busy
+# vCPU), so its own host stamp can be late: the line's kernel stamp plus the
+# smallest host-minus-kernel offset of those lines (a line is never printed
+# before it happens) is its time.
+khost() {
+	local to="/$4/"
+	[ -n "$4" ] || to='$'
+	sed -n "/$3/,${to}p" "$logs/$1.log" | awk -v pat="$2" '
+		match($0, /^ *[0-9.]+ \[ *[0-9.]+\]/) {
+			host = $1; k = $0; sub(/^ *[0-9.]+ \[ */, "", k); sub(/\].*/, "", k)
+			if (min == "" || host - k < min) min = host - k
+			if (first == "" && $0 ~ pat) first = k
+		}
+		END { if (first != "") printf "%.2f\n", first + min }'
+}
+# span A B: B - A in seconds, one decimal ("?" when either is missing).
+span() { if [ -n "$1" ] && [ -n "$2" ]; then printf '%.1f' "$(bc -l <<<"$2 - $1")"; else echo "?"; fi; }
 
 # run KIND A-APPEND C-APPEND DECISION: prints "size save restore".
 run() {
@@ -58,17 +80,33 @@ run() {
 	s0="$(at "$kind-save" 'JT-A hibernating')"
 	s1="$(last_time "$kind-save")"
 	r0="$(at "$kind-restore" "$4")"
+	# The agent's lines go through /dev/kmsg: their console time can be late.
+	[ "$kind" = ours ] && r0="$(khost ours-restore "$4" 'resume-agent: start' 'jumping to the restore stub')"
 	r1="$(at "$kind-restore" "JT-TOKEN $tok")"
 	echo "$(used_bytes "$disk") $(bc -l <<<"$s1 - $s0") $(bc -l <<<"$r1 - $r0")"
 }
 
-read -r -a kernel <<<"$(run kernel "jt.kernelhib=1" "jt.role=k" "JT-K resume from")"
-read -r -a ours <<<"$(run ours "" "jt.role=c resume=/dev/vda" "resume-agent: decision: resume")"
+# The kernel's resume needs the image's memory size: its boot has mem=1G
+# too. Ours boots with all of the machine's RAM (the agent checks the
+# firmware memory map, not the size).
+results="$(run kernel "jt.kernelhib=1" "jt.role=k mem=1G" "JT-K resume from")" || exit 1
+read -r -a kernel <<<"$results"
+results="$(run ours "" "jt.role=c resume=/dev/vda" "resume-agent: decision: resume")" || exit 1
+read -r -a ours <<<"$results"
 {
-	echo "# kexec-jump hibernation benchmark, $(date -u +%Y-%m-%d), $(nproc) host cores (load $(cut -d' ' -f1 /proc/loadavg)), QEMU TCG (1 vCPU), -m 2G, A mem=1G, kernel $(basename "$(dirname "$(readlink -f "$dir/bzImage")")") (mkimage/kernel-jump.sh)"
+	echo "# kexec-jump hibernation benchmark, $(date -u +%Y-%m-%d), $(nproc) host cores (load $(cut -d' ' -f1 /proc/loadavg)), QEMU TCG (1 vCPU), -m 2G, A mem=1G, kernel $(basename "$(dirname "$("$MKIMAGE_DIR/kernel-jump.sh" 2>/dev/null)")") (mkimage/kernel-jump.sh)"
 	echo "# command: bench/kexec-jump.sh $data_mib   (RAM content: a mostly idle A, $data_mib MiB of random data in tmpfs, checked by md5 after the restore)"
 	printf 'kernel (swsusp to swap):        image %d bytes on disk, save %.1f s, restore %.1f s\n' "${kernel[0]}" "${kernel[1]}" "${kernel[2]}"
 	printf 'ours (kexec jump, agent in B/C): image %d bytes on disk, save %.1f s, restore %.1f s\n' "${ours[0]}" "${ours[1]}" "${ours[2]}"
 	printf 'ratios ours/kernel: image size %.2f, save time %.2f, restore time %.2f\n' \
 		"$(bc -l <<<"${ours[0]} / ${kernel[0]}")" "$(bc -l <<<"${ours[1]} / ${kernel[1]}")" "$(bc -l <<<"${ours[2]} / ${kernel[2]}")"
+	local_s="$logs/ours-save.log"
+	echo "# where the time goes (host clock; the agent's lines at their kernel stamps, see khost):"
+	echo "#   kernel save: freeze and snapshot $(span "$(at kernel-save 'JT-A hibernating')" "$(khost kernel-save 'Image created' 'JT-A hibernating' '')") s, compress, write and power off $(span "$(khost kernel-save 'Image created' 'JT-A hibernating' '')" "$(last_time kernel-save)") s"
+	b_up="$(at ours-save 'JT-B up')"
+	echo "#   ours save: A's kexec -l $(span "$(at ours-save 'JT-A hibernating')" "$(at ours-save 'jumping to the hibernate kernel')") s, the jump and B's boot $(span "$(at ours-save 'jumping to the hibernate kernel')" "$b_up") s, B's agent to power off $(span "$b_up" "$(last_time ours-save)") s ($(sed -n 's/.*resume-agent: kernel A .* free.*; found in \([0-9]*\) ms.*/free-page scan \1 ms/p' "$local_s"), $(sed -n 's/.*resume-agent: saved kernel A .* in \([0-9]*\) ms.*/save \1 ms/p' "$local_s"))"
+	echo "#   kernel restore: read and decompress $(span "$(at kernel-restore 'JT-K resume from')" "$(khost kernel-restore 'Image loading done' 'JT-K resume from' 'Image loading done')") s, restore and thaw to the token $(span "$(khost kernel-restore 'Image loading done' 'JT-K resume from' 'Image loading done')" "$(at kernel-restore 'JT-TOKEN')") s"
+	stub="$(at ours-restore 'fastresume-stub: putting')"
+	echo "#   ours restore: read, check, stub segment, kexec_load $(span "$(khost ours-restore 'decision: resume' 'resume-agent: start' 'jumping to the restore stub')" "$(khost ours-restore 'jumping to the restore stub' 'resume-agent: start' 'jumping to the restore stub')") s, reboot into the stub $(span "$(khost ours-restore 'jumping to the restore stub' 'resume-agent: start' 'jumping to the restore stub')" "$stub") s, the stub $(span "$stub" "$(at ours-restore 'pages in place, entering')") s, A's re-entry and thaw to the token $(span "$(at ours-restore 'pages in place, entering')" "$(at ours-restore 'JT-TOKEN')") s"
+	echo "#   pages saved: kernel $(sed -n 's/.*PM: hibernation: Image created (\([0-9]*\) pages copied.*/\1/p' "$logs/kernel-save.log"), ours $(sed -n 's/.*resume-agent: saved kernel A to .*: \([0-9]*\) of .*/\1/p' "$logs/ours-save.log") (A's loaded kexec image of B is in use in A and saved; the kernel frees page cache before its snapshot)"
 } | tee bench/results/kexec-jump.txt
