@@ -15,16 +15,25 @@ public enum ImageTarget {
     public static func open(_ path: String, force: Bool, create: Bool, log: (String) -> Void) throws -> DeviceFile {
         let existing = try? DeviceFile(path: path)
         if let existing, existing.isBlockDevice {
-            if let info = Blkid.probe(path), info.holdsData {
-                guard force else {
-                    throw HostFailure("refusing to write over \(path): libblkid sees \(info.summary.escapingControlCharacters) there (use --force)")
-                }
+            if try !check(path, force: force) {
                 let wiped = try Blkid.wipeSignatures(path)
                 if !wiped.isEmpty { log("erased signatures on \(path): \(wiped.joined(separator: ", "))") }
             }
             return try DeviceFile(path: path, writable: true)
         }
         return try DeviceFile(path: path, writable: true, create: create)
+    }
+
+    /// Whether `path` (a block device) may be written without erasing
+    /// anything: true when libblkid sees no data there, false when it does
+    /// and `force` allows erasing it; throws when it does and `force` is off.
+    /// Writes nothing: a command can check its target before other checks.
+    public static func check(_ path: String, force: Bool) throws -> Bool {
+        guard let info = Blkid.probe(path), info.holdsData else { return true }
+        guard force else {
+            throw HostFailure("refusing to write over \(path): libblkid sees \(info.summary.escapingControlCharacters) there (use --force)")
+        }
+        return false
     }
 
     /// A new header of `kind`, stamped with this machine and the time.

@@ -93,7 +93,7 @@ public enum KexecJumpHibernate {
         guard (try? DeviceFile(path: path))?.isBlockDevice == true else {
             throw HostFailure("\(options.target) is not a block device: the hibernate kernel writes A's memory to a device, never to a file")
         }
-        let target = try ImageTarget.open(path, force: options.force, create: false, log: log)
+        _ = try ImageTarget.check(path, force: options.force)
 
         // Memory: where B goes, what A has.
         guard let iomemText = read(IOMem.path) else { throw HostFailure("cannot read \(IOMem.path)") }
@@ -123,8 +123,10 @@ public enum KexecJumpHibernate {
             throw HostFailure("B's command line would be \(text.utf8.count) bytes; x86 takes 2047 and kexec-tools adds about 100 (shorten --append, or the memory map has too many ranges)")
         }
 
-        // Whatever the target held is not an image of this jump: erase its
-        // header, so that after the return only what B (or C) wrote counts.
+        // Every check passed: now the target is written. Whatever it held is
+        // not an image of this jump: erase its header, so that after the
+        // return only what B (or C) wrote counts.
+        let target = try ImageTarget.open(path, force: options.force, create: false, log: log)
         try [UInt8](repeating: 0, count: ImageHeader.size).withUnsafeBytes { try target.write($0, at: 0) }
         try target.sync()
 

@@ -25,7 +25,8 @@
 #               saves nothing): the jump and the return work, A's token goes
 #               on, and the command says no image was saved (exit 1)
 #   refusals    A's command refuses, one line each, before any jump: no
-#               unused memory (A without mem=), a target holding a
+#               unused memory (A without mem=; with --force, the target's
+#               filesystem is not erased for nothing), a target holding a
 #               filesystem, an unreadable hibernate kernel, lockdown
 #
 # Logs (host-timestamped: seconds since that QEMU started) in
@@ -75,6 +76,7 @@ scenario_refusals()
 		expect refusals "r2: resume-image: refusing to write over /dev/vda: libblkid sees" &&
 		expect refusals "r3: resume-image: the hibernate kernel /nonexistent is unreadable" &&
 		expect refusals-lockdown "r4: resume-image: kernel lockdown \\(integrity\\) refuses kexec_load" &&
+		refute refusals "r1: resume-image: erased signatures" &&
 		refute refusals "JT-B up" && refute refusals-lockdown "JT-B up"
 }
 
