@@ -231,6 +231,11 @@ final class KexecJumpTests: XCTestCase {
         c.files["/sys/kernel/security/lockdown"] = "none [integrity] confidentiality\n"
         c.kexecLoadAvailable = .notPermitted
         try assertRefused(c, "kernel lockdown (integrity) refuses kexec_load")
+        // An initramfs rarely mounts securityfs: the command line says it.
+        let d = bootKernel(image: try savedImage().1)
+        d.files["/proc/cmdline"] = "console=ttyS0 resume=/dev/vdb lockdown=integrity"
+        d.kexecLoadAvailable = .notPermitted
+        try assertRefused(d, "kernel lockdown (integrity) refuses kexec_load")
     }
 
     // MARK: Format
