@@ -123,10 +123,10 @@ public struct Agent {
             guard let entry = cmdline.value("kexec_jump_back_entry").flatMap({ parseHex($0) }) else {
                 return ExitStatus.continueBoot
             }
-            var request = JumpSaveRequest(reentry: entry, target: .path("/dev/null"), then: .back, ram: [],
+            let request = JumpSaveRequest(reentry: entry, target: .path("/dev/null"), then: .back, ram: [],
                                           vmcoreinfo: (0, 0), memoryMapHash: 0)
-            request.then = .back
-            return KernelASave(system: system, request: request).jumpBack()
+            _ = KernelASave(system: system, request: request).jumpBack(request)
+            return ExitStatus.continueBoot
         }
     }
 }

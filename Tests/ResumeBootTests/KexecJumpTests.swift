@@ -107,6 +107,52 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertTrue(b.logs.contains { $0.contains("does not locate its struct pages: saving every page") }, "\(b.logs)")
     }
 
+    // MARK: A kept B (issue 14): the mailbox
+
+    func testParkedHibernateKernelTellsAItsReentryThenSavesAWhenAComesBack() throws {
+        let mailbox: UInt64 = 0x400_0000
+        let b = hibernateKernel(cmdline: KernelA.hibernateCommandLine(then: "park") + " resume_agent.jump_mailbox=0x4000000")
+        // The mailbox page lies in B's window (ACPI data to B): /dev/mem shows it.
+        var memory = b.physicalMemory.bytes
+        memory += [UInt8](repeating: 0, count: Int(mailbox) + 4096 - memory.count)
+        b.physicalMemory = MemoryImage(memory)
+        let newEntry: UInt64 = 0x12_30f2
+        b.jumpsThatReturn = 1
+        var firstJumpPage: [UInt8] = []
+        b.onJumpReturn = {
+            firstJumpPage = b.loadedSegments.first?.1 ?? []
+            // A resumed this kernel through `toB`: its new re-entry point and request.
+            let request = KernelA.hibernateCommandLine(then: "back").split(separator: " ")
+                .filter { $0.hasPrefix("resume_agent.") }.joined(separator: " ")
+            var page = JumpMailbox.page(mailbox: mailbox, bReentry: 0x5_0000, request: request)!
+            for i in 0..<8 {
+                page[i] = UInt8(truncatingIfNeeded: JumpMailbox.resumed >> (8 * UInt64(i)))
+                page[JumpMailbox.aReentryOffset + i] = UInt8(truncatingIfNeeded: newEntry >> (8 * UInt64(i)))
+            }
+            page.withUnsafeBytes { try! b.physicalMemory.write($0, at: mailbox) }
+        }
+        _ = runAgent(b)
+        // Parked: nothing saved before the first jump, which went through `toA` at the top of B's RAM.
+        XCTAssertEqual(Array(firstJumpPage.prefix(52)), JumpMailbox.toA(mailbox: mailbox, aReentry: KernelA.reentry))
+        XCTAssertEqual(b.events.filter { $0.hasPrefix("kexec_load") }, ["kexec_load preserve-context 9fff000", "kexec_load preserve-context 9fff000"])
+        // Then A's request: saved, with A's new re-entry point, and jumped back through `toA` again.
+        let h = try ImageReader(source: b.devices["/dev/vdb"]!).header
+        XCTAssertEqual(h.entryAddress, newEntry)
+        XCTAssertEqual(Array(b.loadedSegments[0].1.prefix(52)), JumpMailbox.toA(mailbox: mailbox, aReentry: newEntry))
+        XCTAssertTrue(b.writes.contains { $0.0 == "/proc/sys/vm/drop_caches" }, "stale disk caches are dropped after the return")
+        XCTAssertTrue(b.logs.contains { $0.contains("this kernel resumed from its saved image") }, "\(b.logs)")
+    }
+
+    func testTrampolinesStoreTheCallersReentryThenJumpOn() {
+        // mov (%rsp),%rax; movabs slot,%rdi; mov %rax,(%rdi); movabs magicAt,%rdi; movabs magic,%rax; mov %rax,(%rdi); movabs target,%rax; jmp *%rax
+        let code = JumpMailbox.trampoline(slot: 0x1008, magicAt: 0x1000, magic: JumpMailbox.parked, target: 0xabcd)
+        XCTAssertEqual(code.count, 4 + 10 + 3 + 10 + 10 + 3 + 10 + 2)
+        XCTAssertEqual(Array(code.prefix(4)), [0x48, 0x8B, 0x04, 0x24])
+        XCTAssertEqual(Array(code.suffix(2)), [0xFF, 0xE0])
+        XCTAssertEqual(JumpMailbox.u64(code + [UInt8](repeating: 0, count: 8), 6), 0x1008)
+        XCTAssertEqual(JumpMailbox.u64(code + [UInt8](repeating: 0, count: 8), code.count - 10), 0xabcd)
+    }
+
     // MARK: C puts A back
 
     func bootKernel(image: [UInt8], release: String = KernelA.release, buildID: [UInt8] = KernelA.buildID,
@@ -231,6 +277,11 @@ final class KexecJumpTests: XCTestCase {
         c.files["/sys/kernel/security/lockdown"] = "none [integrity] confidentiality\n"
         c.kexecLoadAvailable = .notPermitted
         try assertRefused(c, "kernel lockdown (integrity) refuses kexec_load")
+        // An initramfs rarely mounts securityfs: the command line says it.
+        let d = bootKernel(image: try savedImage().1)
+        d.files["/proc/cmdline"] = "console=ttyS0 resume=/dev/vdb lockdown=integrity"
+        d.kexecLoadAvailable = .notPermitted
+        try assertRefused(d, "kernel lockdown (integrity) refuses kexec_load")
     }
 
     // MARK: Format

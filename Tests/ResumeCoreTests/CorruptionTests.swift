@@ -7,7 +7,8 @@ final class CorruptionTests: XCTestCase {
     func testFlippingAnyByteOfSmallImagesFailsVerify() throws {
         // Every kind in the format written today; the kernel image (the
         // largest header use) also as 1.0 and signed.
-        var images = [try TestImages.kernelImage(), try TestImages.segmentsImage(), try TestImages.snapshotImage()]
+        var images = [try TestImages.kernelImage(), try TestImages.segmentsImage(), try TestImages.snapshotImage(),
+                      try TestImages.memoryImage()]
         images += [try TestImages.with(.v1_0) { try TestImages.kernelImage() },
                    try TestImages.with(.signed) { try TestImages.kernelImage() }]
         for image in images {
@@ -186,6 +187,36 @@ final class CorruptionTests: XCTestCase {
                .field("entry address", "0x300000 is outside every segment"), base: s)
         expect({ put(&$0, 0x200 + 48, 0x1000, 8); reseal(&$0) },
                .field("segment 0 memory size", "0x1000 is smaller than its 6000 bytes of data"), base: s)
+    }
+
+    func testMemoryRulesAreEnforced() throws {
+        let m = try TestImages.memoryImage().bytes
+        let put = Self.put, reseal = Self.resealHeader
+        let pages1 = 0x200 + 64, pages2 = 0x200 + 128
+        expect({ put(&$0, 0x0A, 1, 2); reseal(&$0) }, .field("kind", "memory needs format 1.2, the header says 1.1"), base: m)
+        expect({ put(&$0, 0x24, 1, 4); reseal(&$0) },
+               .field("flags", "a memory image is never reusable (kernel A must not be resumed twice)"), base: m)
+        expect({ put(&$0, 0x70, 0x30_0000, 8); reseal(&$0) }, .field("entry address", "0x300000 is outside every saved range"), base: m)
+        expect({ put(&$0, 0x88, 0, 8); reseal(&$0) }, .field("memory layout hash", "is 0 in a memory image"), base: m)
+        expect({ put(&$0, 0x160, 0, 4); $0.replaceSubrange(0x164..<0x184, with: [UInt8](repeating: 0, count: 32)); reseal(&$0) },
+               .field("kernel build id", "is empty in a memory image"), base: m)
+        expect({ put(&$0, 0x160, 33, 4); reseal(&$0) }, .field("kernel build id length", "33 exceeds 32"), base: m)
+        expect({ put(&$0, pages2 + 40, 0x10_4000, 8); reseal(&$0) },
+               .field("pages 2 range", "starts at 0x104000, below the end of the previous range 0x108000"), base: m)
+        expect({ put(&$0, pages1 + 40, 0x10_0800, 8); reseal(&$0) },
+               .field("pages 1 range", "[0x100800, +0x8000) is not a non-empty run of whole pages"), base: m)
+        expect({ put(&$0, pages2 + 48, 0xC000, 8); reseal(&$0) },
+               .field("page map raw size", "is 2, expected 3 for 20 pages"), base: m)
+        expect({ put(&$0, 0x200, 7, 4); reseal(&$0) },
+               .field("entries", "a memory image holds a page map, then 1...15 pages entries"), base: m)
+        // The map's bits must match each range's raw size (checked as it streams).
+        var bits = TestImages.pageMapBits
+        bits[1] = 0b0000_0111
+        XCTAssertEqual(TestImages.verifyError(try TestImages.memoryImage(pageMap: bits).bytes) as? FormatError,
+                       .field("pages 2 raw size", "is 8192, the page map saves 3 pages of that range"))
+        bits[1] = 0b0001_0101
+        XCTAssertEqual(TestImages.verifyError(try TestImages.memoryImage(pageMap: bits).bytes) as? FormatError,
+                       .field("page map", "has bits set past its 12 pages"))
     }
 
     func testTableAndChunkCorruptions() throws {

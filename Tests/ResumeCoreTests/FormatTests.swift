@@ -74,6 +74,9 @@ final class FormatTests: XCTestCase {
                       ("segments\(suffix).img", format, { try TestImages.segmentsImage() }),
                       ("snapshot\(suffix).img", format, { try TestImages.snapshotImage() })]
         }
+        // Memory images exist from 1.2 on (unsigned and signed).
+        cases += [("memory-1.2.img", .v1_1, { try TestImages.memoryImage() }),
+                  ("memory-1.2-signed.img", .signed, { try TestImages.memoryImage() })]
         for (name, format, make) in cases {
             let made = try TestImages.with(format) { try make().bytes }
             let path = fixtures + "/" + name
@@ -83,7 +86,7 @@ final class FormatTests: XCTestCase {
             // And the pinned bytes decode as the reader expects.
             XCTAssertNil(TestImages.verifyError(pinned), "\(name) does not verify")
             let h = try ImageHeader.decode(Array(pinned.prefix(4096)))
-            XCTAssertEqual(h.formatMinor, format == .v1_0 ? 0 : 1, name)
+            XCTAssertEqual(h.formatMinor, h.kind == .memory ? 2 : format == .v1_0 ? 0 : 1, name)
             XCTAssertEqual(h.chunkHash, [.v1_0: .xxh64, .v1_1: .xxh3, .signed: .blake2b128][format], name)
             XCTAssertEqual(h.signature?.keyID, format == .signed ? TestImages.signingKey.publicKey.keyID : nil, name)
         }

@@ -88,6 +88,26 @@ enum TestImages {
         return image
     }
 
+    /// A memory image (format 1.2): two ranges of kernel A's RAM, 8 and 4
+    /// pages, of which 6 and 2 are saved.
+    static let pageMapBits: [UInt8] = [0b1011_0111, 0b0000_0101]
+    static let savedPages = [bytes(6 * 4096, seed: 6), bytes(2 * 4096, seed: 7)]
+
+    static func memoryImage(pageMap: [UInt8] = pageMapBits) throws -> MemoryImage {
+        let image = MemoryImage()
+        var h = header(.memory)
+        h.entryAddress = 0x10_0010
+        h.memoryLayoutHash = 0x0FED_CBA9_8765_4321
+        h.kernelBuildID = (1...20).map { UInt8($0) }
+        var w = ImageWriter(sink: image, header: h, signer: signer)
+        var map = BytesInput(pageMap), a = BytesInput(savedPages[0]), b = BytesInput(savedPages[1])
+        try w.append(.pageMap, from: &map)
+        try w.append(.pages, from: &a, physicalAddress: 0x10_0000, memorySize: 8 * 4096)
+        try w.append(.pages, from: &b, physicalAddress: 0x20_0000, memorySize: 4 * 4096)
+        try w.finish()
+        return image
+    }
+
     /// Decodes every entry of `image` in full.
     static func decodeAll(_ image: MemoryImage) throws -> [[UInt8]] {
         let reader = try ImageReader(source: image)

@@ -198,6 +198,17 @@ public final class FakeSystem: BootSystem {
         snapshot.system = self
         return snapshot
     }
+    /// How many preserve-context jumps come back (the peer jumps to us again); after that they fail.
+    public var jumpsThatReturn = 0
+    /// Runs when a jump comes back (the peer wrote its mailbox).
+    public var onJumpReturn: (() -> Void)?
+    public func kexecJumpAndReturn() throws {
+        events.append("jump")
+        guard jumpsThatReturn > 0 else { throw SystemError("reboot", errno: 22) }
+        jumpsThatReturn -= 1
+        events.append("came back")
+        onJumpReturn?()
+    }
     public func kexecJump() -> Error {
         events.append("jump")
         return SystemError("reboot", errno: 22)

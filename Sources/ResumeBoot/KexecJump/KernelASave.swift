@@ -26,30 +26,39 @@ public struct KernelASave {
     }
 
     /// Saves, then powers off or jumps back. Returns only when neither
-    /// happened, with the exit status for the boot script.
+    /// happened, with the exit status for the boot script. A kept B (a
+    /// mailbox, issue 14) comes back here whenever A jumps to it again,
+    /// with A's next request in the mailbox.
     public func run() -> Int32 {
-        let r = request
-        system.log("kexec jump from kernel A (re-entry point \(hexAddress(r.reentry))): saving A's memory to \(r.target), then \(r.then == .poweroff ? "powering off" : "jumping back")")
-        let then: JumpSaveRequest.Then
-        do {
-            try save()
-            then = r.then
-        } catch {
-            system.log("kernel A not saved: \(error.reason); jumping back to A, which goes on running")
-            then = .back
+        var request = self.request
+        while true {
+            let r = request
+            let what = r.then == .park ? "parking: jumping back at once, so that A can keep this kernel"
+                : "saving A's memory to \(r.target), then \(r.then == .poweroff ? "powering off" : "jumping back")"
+            system.log("kexec jump from kernel A (re-entry point \(hexAddress(r.reentry))): \(what)")
+            var then = r.then
+            if then != .park {
+                do {
+                    try save(r)
+                } catch {
+                    system.log("kernel A not saved: \(error.reason); jumping back to A, which goes on running")
+                    then = .back
+                }
+            }
+            if then == .poweroff {
+                system.log("powering off; the next boot puts kernel A back")
+                system.log("power off failed: \(system.powerOff()); jumping back to A")
+            }
+            guard let next = jumpBack(r) else { return ExitStatus.continueBoot }
+            request = next
         }
-        if then == .poweroff {
-            system.log("powering off; the next boot puts kernel A back")
-            system.log("power off failed: \(system.powerOff()); jumping back to A")
-        }
-        return jumpBack()
     }
 
     struct SaveFailure: Error { var reason: String }
 
-    func save() throws(SaveFailure) {
+    func save(_ request: JumpSaveRequest) throws(SaveFailure) {
         let start = system.monotonicMilliseconds()
-        let device = try findTarget()
+        let device = try findTarget(request.target)
         if let info = system.probe(device), info.holdsData {
             throw SaveFailure(reason: "refusing to write over \(device): libblkid sees \(info.summary.escapingControlCharacters) there")
         }
@@ -105,10 +114,10 @@ public struct KernelASave {
 
     /// The target device, waited for with a bound (B's disks may still be
     /// coming up when its initramfs runs).
-    func findTarget() throws(SaveFailure) -> String {
+    func findTarget(_ target: DeviceSpec) throws(SaveFailure) -> String {
         let deadline = system.monotonicMilliseconds() + UInt64(waitSeconds) * 1000
         while true {
-            switch request.target {
+            switch target {
             case let .path(path) where system.exists(path): return path
             case let .tag(name, value):
                 if let path = system.evaluateTag(name: name, value: value) { return path }
@@ -118,40 +127,88 @@ public struct KernelASave {
             default: break
             }
             guard system.monotonicMilliseconds() < deadline else {
-                throw SaveFailure(reason: "\(request.target) did not appear within \(waitSeconds) s")
+                throw SaveFailure(reason: "\(target) did not appear within \(waitSeconds) s")
             }
             system.sleep(milliseconds: 200)
         }
     }
 
-    /// One zero page, placed at the last page of B's own RAM, as the only
-    /// segment of a KEXEC_PRESERVE_CONTEXT load whose entry is A's re-entry
-    /// point: B's relocate_kernel swaps the page in (and back out later),
-    /// calls A's re-entry point, and A's `kexec -e` returns.
-    /// (kexec-tools' --load-jump-back-helper fails here with ENOMEM.)
-    func jumpBack() -> Int32 {
+    /// One page, placed at the last page of B's own RAM, as the only
+    /// segment of a KEXEC_PRESERVE_CONTEXT load: B's relocate_kernel swaps
+    /// it in (and back out later) and calls the entry, which goes on to A's
+    /// re-entry point, and A's `kexec -e` returns. The page is zero and the
+    /// entry A's re-entry point; with a mailbox, the page is `JumpMailbox`'s
+    /// `toA` trampoline and the entry is the page, so A learns where this
+    /// kernel goes on. (kexec-tools' --load-jump-back-helper fails here with
+    /// ENOMEM.) Returns A's next request when A jumps here again.
+    func jumpBack(_ request: JumpSaveRequest) -> JumpSaveRequest? {
         let ram = IOMem.parse((try? system.readText(IOMem.path)) ?? "").filter { $0.depth == 0 && $0.name == "System RAM" }
         guard let top = ram.map(\.range.end).max(), top >= 2 * ImageHeader.pageSize else {
             system.log("cannot jump back to A: no System RAM in /proc/iomem")
-            return ExitStatus.continueBoot
+            return nil
         }
         let page = ScratchBuffer(count: Int(ImageHeader.pageSize))
         page.memory.initializeMemory(as: UInt8.self, repeating: 0)
         let destination = (top & ~(ImageHeader.pageSize - 1)) - ImageHeader.pageSize
+        var entry = request.reentry
+        if let mailbox = request.mailbox {
+            JumpMailbox.toA(mailbox: mailbox, aReentry: request.reentry).withUnsafeBytes { page.memory.copyMemory(from: $0) }
+            entry = destination
+        }
         do {
-            try system.kexecLoadPreservingContext(entry: request.reentry, segments: [
+            try system.kexecLoadPreservingContext(entry: entry, segments: [
                 KexecSegment(buffer: UnsafeRawBufferPointer(page.memory), memory: destination, memorySize: ImageHeader.pageSize),
             ])
         } catch {
             system.log("cannot jump back to A: \(KexecPolicy.explain(call: "kexec_load", errno: SystemError("kexec_load", path: nil, error).errno))")
-            return ExitStatus.continueBoot
+            return nil
         }
-        system.log("jumping back to kernel A at \(hexAddress(request.reentry))")
-        let failure = system.kexecJump()
-        // Back here only if A jumps to B again, or if the jump failed.
+        system.log("jumping back to kernel A at \(hexAddress(request.reentry))\(request.mailbox == nil ? "" : " (through the mailbox at \(hexAddress(destination)))")")
+        do {
+            try system.kexecJumpAndReturn()
+        } catch {
+            system.kexecUnload()
+            system.log("the jump back to A failed: \(error)")
+            return nil
+        }
+        // A jumped to this kernel again.
         system.kexecUnload()
-        system.log("back in the hibernate kernel: \(failure)")
-        return ExitStatus.continueBoot
+        guard let mailbox = request.mailbox else {
+            system.log("kernel A jumped to this hibernate kernel again: doing as before")
+            return request
+        }
+        return nextRequest(mailbox: mailbox, previous: request)
+    }
+
+    /// A jumped to this kernel again: its request is in the mailbox. What
+    /// B's page cache holds of the disks may be stale (A and other boots
+    /// wrote them since), so it is dropped first.
+    func nextRequest(mailbox: UInt64, previous: JumpSaveRequest) -> JumpSaveRequest? {
+        try? system.writeText("/proc/sys/vm/drop_caches", "3")
+        let page = ScratchBuffer(count: Int(ImageHeader.pageSize))
+        do { try system.openPhysicalMemory().read(into: page.memory, at: mailbox) } catch {
+            system.log("back in the hibernate kernel, but its mailbox at \(hexAddress(mailbox)) is unreadable: \(error)")
+            return nil
+        }
+        let bytes = Array(page.memory)
+        let magic = JumpMailbox.u64(bytes, JumpMailbox.magicOffset)
+        let reentry = magic == JumpMailbox.resumed ? JumpMailbox.u64(bytes, JumpMailbox.aReentryOffset) : previous.reentry
+        guard magic == JumpMailbox.resumed || magic == JumpMailbox.request, let text = JumpMailbox.request(bytes) else {
+            system.log("back in the hibernate kernel without a request from A in the mailbox at \(hexAddress(mailbox))")
+            return nil
+        }
+        let line = KernelCommandLine("kexec_jump_back_entry=\(hexAddress(reentry)) resume_agent.jump_mailbox=\(hexAddress(mailbox)) " + text)
+        switch JumpSaveRequest.parse(line) {
+        case let .success(next):
+            system.log("kernel A jumped here again (\(magic == JumpMailbox.resumed ? "this kernel resumed from its saved image" : "the same jump")): its request is in the mailbox")
+            return next
+        case let .failure(error):
+            system.log("kernel A's request in the mailbox is not usable: \(error); jumping back")
+            var back = previous
+            back.reentry = reentry
+            back.then = .park
+            return back
+        }
     }
 }
 

@@ -17,18 +17,23 @@ struct Restorer {
         switch kind {
         case .kernel: return need("kexec_file_load", system.kexecFileLoadAvailability())
         case .segments, .memory:
-            if let mode = lockdown(system), system.kexecLoadAvailability() != .available {
-                return "kernel lockdown (\(mode)) refuses kexec_load, which a \(kind.name) image needs"
-            }
-            return need("kexec_load", system.kexecLoadAvailability())
+            let availability = system.kexecLoadAvailability()
+            guard availability == .notPermitted else { return need("kexec_load", availability) }
+            if let mode = lockdown(system) { return "kernel lockdown (\(mode)) refuses kexec_load, which a \(kind.name) image needs" }
+            return "kexec_load is not permitted on this kernel (kernel lockdown, or kernel.kexec_load_disabled), and a \(kind.name) image needs it"
         case .snapshot: return system.exists("/dev/snapshot") ? nil : "/dev/snapshot is absent (no HIBERNATION_SNAPSHOT_DEV)"
         }
     }
 
-    /// The lockdown mode in force ("integrity", "confidentiality"), or nil.
+    /// The lockdown mode in force ("integrity", "confidentiality"), or nil:
+    /// from securityfs when it is mounted (an initramfs rarely has it), else
+    /// from `lockdown=` on the command line.
     static func lockdown(_ system: BootSystem) -> String? {
-        guard let text = try? system.readText("/sys/kernel/security/lockdown"),
-              let open = text.firstIndex(of: "["), let close = text[open...].firstIndex(of: "]") else { return nil }
+        guard let text = try? system.readText("/sys/kernel/security/lockdown") else {
+            let mode = (try? system.readText("/proc/cmdline")).flatMap { KernelCommandLine($0).value("lockdown") }
+            return mode == nil || mode == "none" ? nil : mode.map { $0.escapingControlCharacters }
+        }
+        guard let open = text.firstIndex(of: "["), let close = text[open...].firstIndex(of: "]") else { return nil }
         let mode = String(text[text.index(after: open)..<close])
         return mode == "none" ? nil : mode
     }

@@ -147,10 +147,13 @@ public struct ImageReader<Source: ImageSource> {
     public func verifyContents(pool: WorkerPool? = nil, progress: (UInt64) -> Void = { _ in }) throws {
         try checkTable()
         var done: UInt64 = 0
-        try forEachChunk(pool: pool) { _, _, raw in
+        var pageMap = header.kind == .memory ? PageMapCount(header) : nil
+        try forEachChunk(pool: pool) { e, _, raw in
+            if e == 0 { pageMap?.count(raw) }
             done += UInt64(raw.count)
             progress(done)
         }
+        try pageMap?.check()
     }
 
     /// Reads the whole of one small entry (a cmdline) into memory, bounded by `limit`.

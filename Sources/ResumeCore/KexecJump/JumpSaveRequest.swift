@@ -3,7 +3,10 @@
 /// kexec-tools' purgatory adds `kexec_jump_back_entry=`. docs/KEXEC-JUMP.md
 /// lists them; resume-agent(8) documents them.
 public struct JumpSaveRequest: Sendable, Equatable {
-    public enum Then: String, Sendable { case poweroff, back }
+    /// After the save: power off (hibernation) or jump back (a checkpoint);
+    /// `park`: save nothing, jump back at once, so that A can save this
+    /// kernel as it stands (a pre-booted B, `JumpMailbox`).
+    public enum Then: String, Sendable { case poweroff, back, park }
 
     /// A's re-entry point (physical): where B jumps back, and where C enters A.
     public var reentry: UInt64
@@ -16,16 +19,19 @@ public struct JumpSaveRequest: Sendable, Equatable {
     public var vmcoreinfo: (address: UInt64, size: UInt64)
     /// XXH64 of A's firmware memory map (`resume_agent.jump_memmap=`).
     public var memoryMapHash: UInt64
+    /// The mailbox page A and B share (`resume_agent.jump_mailbox=`), when
+    /// A keeps B for later jumps (`JumpMailbox`).
+    public var mailbox: UInt64?
 
     public init(reentry: UInt64, target: DeviceSpec, then: Then, ram: [PageMap.Range],
-                vmcoreinfo: (address: UInt64, size: UInt64), memoryMapHash: UInt64) {
+                vmcoreinfo: (address: UInt64, size: UInt64), memoryMapHash: UInt64, mailbox: UInt64? = nil) {
         self.reentry = reentry; self.target = target; self.then = then; self.ram = ram
-        self.vmcoreinfo = vmcoreinfo; self.memoryMapHash = memoryMapHash
+        self.vmcoreinfo = vmcoreinfo; self.memoryMapHash = memoryMapHash; self.mailbox = mailbox
     }
 
     public static func == (a: Self, b: Self) -> Bool {
         a.reentry == b.reentry && a.target == b.target && a.then == b.then && a.ram == b.ram
-            && a.vmcoreinfo == b.vmcoreinfo && a.memoryMapHash == b.memoryMapHash
+            && a.vmcoreinfo == b.vmcoreinfo && a.memoryMapHash == b.memoryMapHash && a.mailbox == b.mailbox
     }
 
     /// The most ranges a memory image holds (16 entries, one is the map).
@@ -72,8 +78,18 @@ public struct JumpSaveRequest: Sendable, Equatable {
         guard let mapText = cmdline.value("resume_agent.jump_memmap"), let map = parseHex(mapText), map != 0 else {
             return fail("resume_agent.jump_memmap= is not the hexadecimal hash of A's firmware memory map")
         }
-        return .success(JumpSaveRequest(reentry: reentry, target: target, then: then, ram: ram,
-                                        vmcoreinfo: (address, size), memoryMapHash: map))
+        var request = JumpSaveRequest(reentry: reentry, target: target, then: then, ram: ram,
+                                      vmcoreinfo: (address, size), memoryMapHash: map)
+        if let mailboxText = cmdline.value("resume_agent.jump_mailbox") {
+            guard let mailbox = parseHex(mailboxText), mailbox % ImageHeader.pageSize == 0, mailbox < ImageHeader.maxBytes else {
+                return fail("resume_agent.jump_mailbox=\(mailboxText.escapingControlCharacters) is not a page-aligned hexadecimal address")
+            }
+            request.mailbox = mailbox
+        }
+        if then == .park, request.mailbox == nil {
+            return fail("resume_agent.jump_then=park needs resume_agent.jump_mailbox= (where A learns this kernel's re-entry point)")
+        }
+        return .success(request)
     }
 }
 

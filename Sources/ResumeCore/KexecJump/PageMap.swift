@@ -83,3 +83,47 @@ public struct PageMap: Sendable, Equatable {
         }
     }
 }
+
+/// A memory image's page map checked as it streams past (`verify`): the
+/// saved pages of each range must be its `pages` entry's raw size, and no
+/// bit may be set past the last page. Holds counters only, whatever the
+/// map's size.
+struct PageMapCount {
+    let entries: [ImageEntry]
+    /// Bits per range, in order.
+    let rangePages: [UInt64]
+    private var saved: [UInt64]
+    private var bit: UInt64 = 0
+    private var strayBits = false
+
+    init(_ header: ImageHeader) {
+        entries = Array(header.entries.dropFirst())
+        rangePages = entries.map { $0.memorySize / ImageHeader.pageSize }
+        saved = [UInt64](repeating: 0, count: entries.count)
+    }
+
+    mutating func count(_ bytes: UnsafeRawBufferPointer) {
+        var range = 0, rangeEnd = rangePages.first ?? 0
+        var base: UInt64 = 0
+        for r in rangePages.indices where bit >= base + rangePages[r] { base += rangePages[r]; range = r + 1 }
+        rangeEnd = base + (range < rangePages.count ? rangePages[range] : 0)
+        for byte in bytes {
+            for b in 0..<8 where byte >> b & 1 == 1 {
+                let at = bit + UInt64(b)
+                while range < rangePages.count, at >= rangeEnd {
+                    range += 1
+                    rangeEnd += range < rangePages.count ? rangePages[range] : 0
+                }
+                if range < rangePages.count { saved[range] += 1 } else { strayBits = true }
+            }
+            bit += 8
+        }
+    }
+
+    func check() throws(FormatError) {
+        guard !strayBits else { throw .field("page map", "has bits set past its \(rangePages.reduce(0, +)) pages") }
+        for (r, e) in entries.enumerated() where e.rawSize != saved[r] * ImageHeader.pageSize {
+            throw .field("pages \(r + 1) raw size", "is \(e.rawSize), the page map saves \(saved[r]) pages of that range")
+        }
+    }
+}

@@ -81,4 +81,14 @@ public enum Kexec {
         _ = resume_reboot(resume_LINUX_REBOOT_CMD_KEXEC)
         return SystemError("reboot(LINUX_REBOOT_CMD_KEXEC)", errno: errno)
     }
+
+    /// reboot(LINUX_REBOOT_CMD_KEXEC) of a KEXEC_PRESERVE_CONTEXT image:
+    /// returns when the peer jumped back (the call returned 0), throws when
+    /// the jump did not happen.
+    public static func jumpAndReturn() throws(SystemError) {
+        sync()
+        if resume_reboot(resume_LINUX_REBOOT_CMD_KEXEC) != 0 {
+            throw SystemError("reboot(LINUX_REBOOT_CMD_KEXEC)", errno: errno)
+        }
+    }
 }

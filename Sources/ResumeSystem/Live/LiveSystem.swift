@@ -126,6 +126,7 @@ public final class LiveSystem: BootSystem {
     public func openPhysicalMemory() throws -> any ImageSource { try DeviceFile(path: "/dev/mem") }
 
     public func kexecJump() -> Error { Kexec.jump() }
+    public func kexecJumpAndReturn() throws { try Kexec.jumpAndReturn() }
 
     /// The watchdog writes through a /dev/kmsg descriptor of its own (the
     /// log's is reopened now and then); alarm(2) and a C signal handler.

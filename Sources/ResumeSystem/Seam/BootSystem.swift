@@ -47,6 +47,9 @@ public protocol BootSystem: AnyObject {
     func kexecUnload()
     /// reboot(LINUX_REBOOT_CMD_KEXEC). Returns only on failure.
     func kexecJump() -> Error
+    /// The same for a KEXEC_PRESERVE_CONTEXT image: returns when the peer
+    /// jumps back; throws when the jump did not happen.
+    func kexecJumpAndReturn() throws
     /// sync(2), then reboot(LINUX_REBOOT_CMD_POWER_OFF). Returns only on failure.
     func powerOff() -> Error
 
