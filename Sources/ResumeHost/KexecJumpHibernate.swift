@@ -29,6 +29,10 @@ public enum KexecJumpHibernate {
         /// More of B's command line, after ours.
         public var append = ""
         public var force = false
+        /// Leave A's page cache in place (by default it is dropped before the
+        /// jump, as the kernel's own hibernation frees memory first: what is
+        /// clean on disk need not be in the image).
+        public var keepPageCache = false
         /// The kexec program (default: the first of PATH, /sbin, /usr/sbin that has it).
         public var kexec: String?
         public init(target: String) { self.target = target }
@@ -130,17 +134,8 @@ public enum KexecJumpHibernate {
         try [UInt8](repeating: 0, count: ImageHeader.size).withUnsafeBytes { try target.write($0, at: 0) }
         try target.sync()
 
-        log("loading the hibernate kernel \(kernel) into \(window) (\(sizeText(window.size))): \(text)")
-        let load = try runProgram([kexec, "-l", "--load-preserve-context", "--mem-min=" + hexAddress(window.start),
-                                   "--mem-max=" + hexAddress(window.end - 1), kernel, "--initrd=" + initrd, "--append=" + text])
-        guard load.status == 0 else {
-            let said = load.lastLine.isEmpty ? "exit status \(load.status)" : load.lastLine.escapingControlCharacters
-            let hint = load.lastLine.containsText("Invalid argument")
-                ? " (the kernel refused KEXEC_PRESERVE_CONTEXT or the window: CONFIG_KEXEC_JUMP off, or B's window more than half of A's RAM)"
-                : load.lastLine.containsText("Operation not permitted") ? " (kexec_load is refused: kernel lockdown, or not root)" : ""
-            throw HostFailure("kexec could not load the hibernate kernel: \(said)\(hint)")
-        }
-        sync()
+        try loadWithKexecTools(kexec, kernel: kernel, initrd: initrd, window: window, text: text, log: log)
+        dropPageCache(options, log: log)
         log(options.checkpoint ? "jumping to the hibernate kernel: it saves a checkpoint to \(options.target) and jumps back"
                                : "jumping to the hibernate kernel: it saves this system to \(options.target) and powers off")
         // kexec -e returns when A is entered again (its exit status is a
@@ -168,6 +163,32 @@ public enum KexecJumpHibernate {
         case .unknown:
             return .failed("back from the hibernate kernel: the image on \(options.target) has an unknown state")
         }
+    }
+
+    static func loadWithKexecTools(_ kexec: String, kernel: String, initrd: String, window: PhysicalRange, text: String,
+                                   log: (String) -> Void) throws {
+        log("loading the hibernate kernel \(kernel) into \(window) (\(sizeText(window.size))): \(text)")
+        let load = try runProgram([kexec, "-l", "--load-preserve-context", "--mem-min=" + hexAddress(window.start),
+                                   "--mem-max=" + hexAddress(window.end - 1), kernel, "--initrd=" + initrd, "--append=" + text])
+        guard load.status == 0 else {
+            let said = load.lastLine.isEmpty ? "exit status \(load.status)" : load.lastLine.escapingControlCharacters
+            let hint = load.lastLine.containsText("Invalid argument")
+                ? " (the kernel refused KEXEC_PRESERVE_CONTEXT or the window: CONFIG_KEXEC_JUMP off, or B's window more than half of A's RAM)"
+                : load.lastLine.containsText("Operation not permitted") ? " (kexec_load is refused: kernel lockdown, or not root)" : ""
+            throw HostFailure("kexec could not load the hibernate kernel: \(said)\(hint)")
+        }
+        sync()
+    }
+
+    /// Clean page cache is on disk already: drop it (as the kernel's own
+    /// hibernation frees memory before its snapshot), so B leaves it out.
+    static func dropPageCache(_ options: Options, log: (String) -> Void) {
+        guard !options.keepPageCache else { return }
+        sync()
+        let fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        if write(fd, "3", 1) == 1 { log("dropped the page cache (clean pages are on disk already; --keep-page-cache keeps it)") }
     }
 
     /// The first `name` in PATH's directories, then /sbin and /usr/sbin.
@@ -267,8 +288,16 @@ public enum KexecJumpLayout {
     /// B's `memmap=`: exactly low memory and the window as RAM, and every
     /// other firmware RAM range above 1 MiB as ACPI data (`#`), which keeps
     /// A's pages out of B's allocator but in its reach (/dev/mem, the jump back).
-    public static func memmapArguments(firmware: FirmwareMemoryMap, window: PhysicalRange) -> [String] {
-        var out = ["memmap=exactmap", "memmap=640K@0", "memmap=\(size(window.size))@\(size(window.start))"]
+    /// With a `mailbox`, the window's first page is ACPI data too (B never
+    /// allocates it, and keeps it in its kexec identity map).
+    public static func memmapArguments(firmware: FirmwareMemoryMap, window: PhysicalRange, mailbox: Bool = false) -> [String] {
+        let page = ImageHeader.pageSize
+        var out = ["memmap=exactmap", "memmap=640K@0"]
+        if mailbox {
+            out += ["memmap=\(size(window.size - page))@\(size(window.start + page))", "memmap=4K#\(size(window.start))"]
+        } else {
+            out.append("memmap=\(size(window.size))@\(size(window.start))")
+        }
         for ram in firmware.ram {
             let whole = PhysicalRange(start: ram.start, size: ram.end - ram.start + 1)
             for piece in subtract([window], from: whole).compactMap({ clip($0, from: oneMiB) }) {
@@ -336,6 +365,9 @@ public enum KexecJumpLayout {
         public var consoles: [String] = []
         public var tscKHz: UInt64?
         public var append = ""
+        /// B is kept (issue 14): the window's first page is the mailbox
+        /// (ACPI data to B), and B parks instead of saving on its first run.
+        public var mailbox = false
 
         public init(window: PhysicalRange, firmware: FirmwareMemoryMap, iomem: [IOMemEntry], target: String,
                     then: String, vmcoreinfo: String) {
@@ -349,14 +381,20 @@ public enum KexecJumpLayout {
             // the keyboard and mouse probes would wait on a device A owns.
             words += ["noapic", "nolapic", "nokaslr", "no_console_suspend", "i8042.noaux", "i8042.nokbd"]
             if let tscKHz { words.append("tsc_early_khz=\(tscKHz)") }
-            words += memmapArguments(firmware: firmware, window: window)
-            let crash = iomem.filter { $0.name == "Crash kernel" }.map(\.range)
-            words += ["resume_agent.jump_save=" + target, "resume_agent.jump_then=" + then,
-                      "resume_agent.jump_ram=" + ramArgument(iomem: iomem, excluding: crash + [window]),
-                      "resume_agent.jump_vmcoreinfo=" + vmcoreinfo,
-                      "resume_agent.jump_memmap=" + hex16(firmware.hash)]
+            words += memmapArguments(firmware: firmware, window: window, mailbox: mailbox)
+            words += requestWords(then: mailbox ? "park" : then)
+            if mailbox { words.append("resume_agent.jump_mailbox=" + hexAddress(window.start)) }
             if !append.isEmpty { words.append(append) }
             return words.joined(separator: " ")
+        }
+
+        /// What B is asked to do: on its command line, or in the mailbox of a kept B.
+        public func requestWords(then: String) -> [String] {
+            let crash = iomem.filter { $0.name == "Crash kernel" }.map(\.range)
+            return ["resume_agent.jump_save=" + target, "resume_agent.jump_then=" + then,
+                    "resume_agent.jump_ram=" + ramArgument(iomem: iomem, excluding: crash + [window]),
+                    "resume_agent.jump_vmcoreinfo=" + vmcoreinfo,
+                    "resume_agent.jump_memmap=" + hex16(firmware.hash)]
         }
     }
 

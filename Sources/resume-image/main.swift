@@ -197,7 +197,8 @@ struct Hibernate: ParsableCommand {
         (this command returns printing "checkpoint written"). This kernel must have CONFIG_KEXEC_JUMP and no \
         lockdown, and must leave RAM unused for B: boot it with mem= (below the top of RAM), \
         memmap=SIZE$START or crashkernel=. B's window is 96 MiB there by default, at most half of this \
-        kernel's RAM. Needs root, one CPU online.
+        kernel's RAM. Needs root, one CPU online. Clean page cache is dropped before the jump (as the \
+        kernel's own hibernation frees memory first) unless --keep-page-cache.
         """)
     @Flag(help: "Hibernate through a kexec jump to a hibernate kernel (required).") var kexecJump = false
     @Option(help: "The hibernate kernel B (default: /boot/vmlinuz-$(uname -r)).") var hibernateKernel: String?
@@ -207,6 +208,7 @@ struct Hibernate: ParsableCommand {
     var window: String?
     @Option(help: "More parameters for B's command line.") var append: String = ""
     @Flag(help: "Write over TARGET even where libblkid sees a filesystem, swap or partition table.") var force = false
+    @Flag(help: "Leave the page cache in memory (and in the image).") var keepPageCache = false
     @Argument(help: "Where B saves the image: a block device (/dev/...) or PARTLABEL=, PARTUUID=, LABEL=, UUID=.")
     var target: String
 
@@ -232,6 +234,7 @@ struct Hibernate: ParsableCommand {
         options.window = window.flatMap(Self.range)
         options.append = append
         options.force = force
+        options.keepPageCache = keepPageCache
         switch KexecJumpHibernate.run(options, log: { stderrLine($0) }) {
         case let .checkpoint(text), let .resumed(text):
             print(text)
