@@ -13,6 +13,7 @@ final class KexecJumpTests: XCTestCase {
         let b = FakeSystem()
         b.physicalMemory = a.memory
         b.files["/proc/iomem"] = "00000000-0009ffff : System RAM\n04000000-09ffffff : System RAM\n"
+        b.files["/proc/meminfo"] = "MemTotal:       85000 kB\n"
         b.files["/proc/cmdline"] = cmdline
         b.addDevice("vdb", image: [UInt8](repeating: 0, count: 8 << 20))
         return b
@@ -80,6 +81,14 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertEqual(Array(b.events.suffix(3)), ["kexec_load preserve-context 1180f2", "jump", "unload"])
         XCTAssertTrue(b.logs.contains { $0.contains("kernel A not saved: refusing to write over /dev/vdb") }, "\(b.logs)")
         XCTAssertTrue(b.devices["/dev/vdb"]!.bytes.allSatisfy { $0 == 0 }, "the filesystem is not touched")
+    }
+
+    func testAPageMapTooLargeForBIsRefusedAndBJumpsBack() throws {
+        let b = hibernateKernel()
+        b.files["/proc/meminfo"] = "MemTotal:       0 kB\n"
+        _ = runAgent(b)
+        XCTAssertEqual(Array(b.events.suffix(3)), ["kexec_load preserve-context 1180f2", "jump", "unload"])
+        XCTAssertTrue(b.logs.contains { $0.contains("more than this hibernate kernel can spare") }, "\(b.logs)")
     }
 
     func testUnusableRequestStillJumpsBack() {

@@ -74,6 +74,12 @@ public struct KernelASave {
         } catch {
             throw SaveFailure(reason: "kernel A's vmcoreinfo at \(hexAddress(request.vmcoreinfo.address)): \(error)")
         }
+        // The page map is one bit per page of A's RAM: it must fit easily in B's.
+        let mapBytes = request.ram.reduce(0) { $0 + $1.pages } / 8
+        let ownRAM = ((try? system.readText("/proc/meminfo")).flatMap { ProcFields.number("MemTotal", in: $0) } ?? 0) * 1024
+        guard mapBytes <= ownRAM / 4 else {
+            throw SaveFailure(reason: "kernel A's RAM needs a \(sizeText(mapBytes)) page map, more than this hibernate kernel can spare of its \(sizeText(ownRAM)) (give it a larger window)")
+        }
         var map = PageMap(ranges: request.ram)
         if let pages = info.pages {
             let scanStart = system.monotonicMilliseconds()
