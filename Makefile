@@ -23,7 +23,7 @@ deps:
 # tools, kexec-tools for kernel A's side of the test.
 JUMP_PACKAGES := linux-source-6.12 flex bison bc libelf-dev libssl-dev kexec-tools gcc make xz-utils \
 	liblz4-dev busybox-static qemu-system-x86 python3
-.PHONY: deps-jump kernel-jump kjump-test jump-test
+.PHONY: deps-jump kernel-jump kjump-test jump-test stub stub-check
 deps-jump:
 	@missing=$$(for p in $(JUMP_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -46,6 +46,14 @@ kjump-test: kernel-jump
 # in B and C (Tests/jump/run.sh: checkpoint, hibernate with its refusals).
 jump-test: kernel-jump static
 	bash Tests/jump/run.sh
+
+# The restore stub the agent carries (stub/): rebuild its bytes into
+# Sources/ResumeBoot/Restore/RestoreStubCode.swift, or check that the
+# checked-in bytes are what the sources build (make check does).
+stub: deps-jump
+	bash stub/build.sh
+stub-check: deps-jump
+	bash stub/build.sh --check
 
 # Host tools (resume-image, resume-probe) in build/release.
 build:
@@ -142,6 +150,7 @@ deb-test: deb systemd-test
 # The tests: unit, fuzz, resume-image on Debian's kernel, QEMU boot scenarios,
 # the kexec-jump scenarios on the KEXEC_JUMP kernel.
 check: deps
+	$(MAKE) --no-print-directory stub-check
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory systemd-test
 	$(MAKE) --no-print-directory fuzz
