@@ -6,7 +6,7 @@
 # (make check runs it). Needs gcc and binutils (Debian's).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-out_swift="$here/../Sources/ResumeBoot/Restore/RestoreStubCode.swift"
+out_swift="$(cd "$here/.." && pwd)/Sources/ResumeBoot/Restore/RestoreStubCode.swift"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 flags=(-Os -ffreestanding -nostdlib -fpie -fvisibility=hidden -mno-red-zone -mgeneral-regs-only
