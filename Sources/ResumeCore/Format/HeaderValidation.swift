@@ -58,10 +58,13 @@ extension ImageHeader {
         if kind != .snapshot, requiredMemoryBytes != 0 || memoryBlockSize != 0 {
             throw .field("memory requirements", "must be 0 for a \(kind.name) image")
         }
-        if kind != .snapshot, kind != .memory, memoryLayoutHash != 0 {
-            throw .field("memory layout hash", "must be 0 for a \(kind.name) image")
+        // A segments image may say whose memory it is (1.2): a saved
+        // hibernate kernel records the machine's firmware map and an
+        // identity of that kernel.
+        if kind == .kernel || (kind == .segments && formatMinor < 2), memoryLayoutHash != 0 {
+            throw .field("memory layout hash", "must be 0 for a \(kind.name) image\(kind == .segments ? " before format 1.2" : "")")
         }
-        if kind != .memory, !kernelBuildID.isEmpty {
+        if kind == .kernel || kind == .snapshot, !kernelBuildID.isEmpty {
             throw .field("kernel build id", "must be empty for a \(kind.name) image")
         }
     }

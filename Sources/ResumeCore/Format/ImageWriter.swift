@@ -39,6 +39,8 @@ public struct ImageWriter<Sink: ImageSink> {
             h.formatMinor = max(h.formatMinor, 1)
         }
         h.formatMinor = max(h.formatMinor, h.kind.sinceMinor)
+        // Fields 1.2 gave meaning to (a segments image's identity).
+        if !h.kernelBuildID.isEmpty || (h.kind == .segments && h.memoryLayoutHash != 0) { h.formatMinor = max(h.formatMinor, 2) }
         self.header = h
         self.pool = pool
         self.signer = signer
