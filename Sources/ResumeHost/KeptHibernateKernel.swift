@@ -1,0 +1,156 @@
+import ResumeBoot
+import ResumeCore
+import ResumeSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 14, the seed's optimisation: kernel A keeps its hibernate kernel
+/// B. The first time, B boots cold and parks (jumps back at once through
+/// `JumpMailbox`'s `toA`, which tells A where B goes on); A saves B's
+/// window and that re-entry point as a segments image ("Saved hibernate
+/// kernels" in docs/FORMAT.md). Every hibernation, including that first
+/// one, then loads the saved B into its window with KEXEC_PRESERVE_CONTEXT
+/// and enters it through the mailbox's `toB`: B goes on where it parked,
+/// with no boot, learns A's re-entry point and request from the mailbox,
+/// and saves A as before.
+///
+/// A saved B is used only for the same B kernel and initrd, the same
+/// window, on the same machine (firmware memory map); anything else is
+/// refused with its reason, and B is booted cold and saved again.
+public enum KeptHibernateKernel {
+    /// Who B is: SHA-256 of its kernel file, its initrd file, and the window.
+    public static func identity(kernel: String, initrd: String, window: PhysicalRange) throws -> [UInt8] {
+        var hash = SHA256()
+        let buffer = ScratchBuffer(count: 1 << 20)
+        for path in [kernel, initrd] {
+            var input = try FileInput(path: path)
+            while true {
+                let n = try input.read(into: buffer.memory)
+                if n == 0 { break }
+                hash.update(UnsafeRawBufferPointer(rebasing: buffer.memory[0..<n]))
+            }
+        }
+        var tail: [UInt8] = []
+        for v in [window.start, window.size] { withUnsafeBytes(of: v.littleEndian) { tail += $0 } }
+        hash.update(tail)
+        return hash.finalize()
+    }
+
+    /// What a saved B must match.
+    public struct Expected {
+        public var window: PhysicalRange
+        public var identity: [UInt8]
+        public var firmwareMapHash: UInt64
+        public init(window: PhysicalRange, identity: [UInt8], firmwareMapHash: UInt64) {
+            self.window = window; self.identity = identity; self.firmwareMapHash = firmwareMapHash
+        }
+    }
+
+    /// Saves B's window (`content`, read through /dev/mem while B is
+    /// parked) and its re-entry point to `path`.
+    public static func save(_ content: UnsafeRawBufferPointer, bReentry: UInt64, release: String,
+                            expected: Expected, to path: String) throws {
+        var header = ImageHeader(kind: .segments)
+        header.entryAddress = bReentry
+        header.producerRelease = release
+        header.producerMachine = "x86_64"
+        header.memoryLayoutHash = expected.firmwareMapHash
+        header.kernelBuildID = expected.identity
+        header.createdAt = UInt64(max(0, time(nil)))
+        let file = try DeviceFile(path: path, writable: true, create: true)
+        var writer = ImageWriter(sink: file, header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs))
+        var input = BufferInput(content)
+        try writer.append(.segment, from: &input, physicalAddress: expected.window.start, memorySize: expected.window.size)
+        try writer.finish()
+    }
+
+    /// The saved B at `path`, checked in full and against `expected`:
+    /// its window's bytes and re-entry point. Throws the reason it cannot
+    /// be used (the caller then boots B cold).
+    public static func load(from path: String, expected: Expected) throws -> (content: ScratchBuffer, bReentry: UInt64) {
+        let reader = try ImageReader(source: try DeviceFile(path: path))
+        try reader.requireValidState()
+        let h = reader.header
+        guard h.kind == .segments, h.entries.count == 1, h.entries[0].type == .segment else {
+            throw HostFailure("\(path) is a \(h.kind.name) image, not a saved hibernate kernel")
+        }
+        let e = h.entries[0]
+        guard e.physicalAddress == expected.window.start, e.memorySize == expected.window.size, e.rawSize == e.memorySize else {
+            throw HostFailure("the saved hibernate kernel in \(path) ran in [\(hexAddress(e.physicalAddress)), +\(sizeText(e.memorySize))), not in this window \(expected.window)")
+        }
+        guard h.kernelBuildID == expected.identity else {
+            throw HostFailure("the saved hibernate kernel in \(path) is another kernel, initrd or window than the one to boot")
+        }
+        guard h.memoryLayoutHash == expected.firmwareMapHash else {
+            throw HostFailure("the saved hibernate kernel in \(path) was saved on a machine with another firmware memory map")
+        }
+        try reader.checkTable()
+        let content = ScratchBuffer(count: Int(e.rawSize))
+        var filled = 0
+        try reader.forEachChunk(entry: 0, pool: WorkerPool(threads: WorkerPool.onlineCPUs)) { _, _, raw in
+            UnsafeMutableRawBufferPointer(rebasing: content.memory[filled..<(filled + raw.count)]).copyMemory(from: raw)
+            filled += raw.count
+        }
+        return (content, h.entryAddress)
+    }
+
+    /// Loads the saved B into its window with A's `request` in the mailbox
+    /// (the window's first page) and jumps; returns when the jump comes
+    /// back (B jumped back after a checkpoint, or a boot kernel restored A).
+    public static func jump(into content: ScratchBuffer, window: PhysicalRange, bReentry: UInt64, request: String,
+                            log: (String) -> Void) throws {
+        guard let page = JumpMailbox.page(mailbox: window.start, bReentry: bReentry, request: request) else {
+            throw HostFailure("the request for the hibernate kernel is too long for its mailbox (\(request.utf8.count) bytes)")
+        }
+        page.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: content.memory[0..<page.count]).copyMemory(from: $0) }
+        let entry = window.start + UInt64(JumpMailbox.toBOffset)
+        do {
+            try Kexec.load(entry: entry, segments: [KexecSegment(buffer: UnsafeRawBufferPointer(content.memory),
+                                                                  memory: window.start, memorySize: window.size)],
+                           preserveContext: true)
+        } catch {
+            throw HostFailure("loading the saved hibernate kernel: \(KexecPolicy.explain(call: "kexec_load", errno: error.errno))")
+        }
+        log("resuming the saved hibernate kernel in \(window) (re-entry point \(hexAddress(bReentry))): no boot")
+        defer { Kexec.unload() }
+        do { try Kexec.jumpAndReturn() } catch {
+            throw HostFailure("the jump to the saved hibernate kernel failed: \(error)")
+        }
+    }
+
+    /// Reads the mailbox B left when it parked: its re-entry point.
+    public static func parkedReentry(mailbox: UInt64) throws -> UInt64 {
+        let page = ScratchBuffer(count: Int(ImageHeader.pageSize))
+        try DeviceFile(path: "/dev/mem").read(into: page.memory, at: mailbox)
+        let bytes = Array(page.memory)
+        guard JumpMailbox.u64(bytes, JumpMailbox.magicOffset) == JumpMailbox.parked else {
+            throw HostFailure("the hibernate kernel came back without parking (no mark in its mailbox at \(hexAddress(mailbox)))")
+        }
+        return JumpMailbox.u64(bytes, JumpMailbox.bReentryOffset)
+    }
+
+    /// B's window as it stands (B parked), through /dev/mem: the window must
+    /// lie below A's end of RAM (`memmap=SIZE$START` or `crashkernel=`; a
+    /// window above `mem=` cannot be read back).
+    public static func readWindow(_ window: PhysicalRange) throws -> ScratchBuffer {
+        let content = ScratchBuffer(count: Int(window.size))
+        do { try DeviceFile(path: "/dev/mem").read(into: content.memory, at: window.start) } catch {
+            throw HostFailure("cannot read the hibernate kernel's window \(window) through /dev/mem (\(error)): keeping it needs a window A can read, memmap=SIZE$START or crashkernel=, and DEVMEM without STRICT_DEVMEM")
+        }
+        return content
+    }
+}
+
+/// A buffer as the image writer's input.
+struct BufferInput: SequentialInput {
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = min(buffer.count, bytes.count - position)
+        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + n)]))
+        position += n
+        return n
+    }
+}
