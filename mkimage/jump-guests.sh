@@ -49,6 +49,9 @@ for lib in $(ldd /sbin/kexec | awk '/=> \//{ print $3 } /^\t\/lib/{ print $1 }')
 	cp -L "$lib" "$tree$lib"
 done
 cp "$bzimage" "$tree/boot/bzImage"
+# A's System.map: a kept hibernate kernel is read out of A's kexec image,
+# found through kexec_image (the init names it /boot/System.map-RELEASE).
+cp "$(dirname "$bzimage")/System.map" "$tree/boot/System.map"
 cp "$OUT/b.cpio" "$tree/boot/b.cpio"
 python3 "$MKIMAGE_DIR/newc.py" "$tree" "$OUT/a.cpio"
 rm -rf "$tree"

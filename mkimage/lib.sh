@@ -57,13 +57,16 @@ die()
 # kexec-jump test guests (TCG, one CPU, DISK as /dev/vda, -no-reboot: QEMU
 # ends when the guest reboots or powers off), each serial line prefixed
 # with the host's seconds since QEMU started, into LOG. $TIMEOUT bounds it.
+# $JUMP_DISK2, when set, is a second disk (/dev/vdb).
 qemu_jump_guest()
 {
 	local log="$1" mem="$2" kernel="$3" initrd="$4" disk="$5" append="$6" t0="$EPOCHREALTIME"
+	local second=()
+	[ -z "${JUMP_DISK2:-}" ] || second=(-drive "file=$JUMP_DISK2,format=raw,if=virtio")
 	timeout "$TIMEOUT" nice qemu-system-x86_64 -accel tcg -smp 1 -m "$mem" -display none \
 		-monitor none -serial stdio -no-reboot -kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 nokaslr no_timer_check $append" \
-		-drive "file=$disk,format=raw,if=virtio" </dev/null 2>&1 |
+		-drive "file=$disk,format=raw,if=virtio" "${second[@]}" </dev/null 2>&1 |
 		while IFS= read -r line; do
 			printf '%7.2f %s\n' "$(bc <<<"$EPOCHREALTIME - $t0")" "${line%$'\r'}"
 		done >"$log" || true

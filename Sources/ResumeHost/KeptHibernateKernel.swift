@@ -119,26 +119,64 @@ public enum KeptHibernateKernel {
         }
     }
 
-    /// Reads the mailbox B left when it parked: its re-entry point.
-    public static func parkedReentry(mailbox: UInt64) throws -> UInt64 {
-        let page = ScratchBuffer(count: Int(ImageHeader.pageSize))
-        try DeviceFile(path: "/dev/mem").read(into: page.memory, at: mailbox)
-        let bytes = Array(page.memory)
-        guard JumpMailbox.u64(bytes, JumpMailbox.magicOffset) == JumpMailbox.parked else {
-            throw HostFailure("the hibernate kernel came back without parking (no mark in its mailbox at \(hexAddress(mailbox)))")
+    /// B as it parked, read out of this kernel's memory: the jump back
+    /// swapped B's pages into the source pages of this kernel's kexec image
+    /// (`KexecImageList`), whose `start` is now B's re-entry point. The
+    /// image is found through `kexec_image` in /boot/System.map-RELEASE
+    /// (moved by KASLR's KERNELOFFSET) and this kernel's page tables.
+    public static func readParked(window: PhysicalRange) throws -> (content: ScratchBuffer, bReentry: UInt64) {
+        let memory = try DeviceFile(path: "/dev/mem")
+        func read(_ address: UInt64, _ buffer: UnsafeMutableRawBufferPointer) throws { try memory.read(into: buffer, at: address) }
+        let system = LiveSystem(log: KernelLog(prefix: "", useKmsg: false))
+        guard let noteText = try? system.readText("/sys/kernel/vmcoreinfo"),
+              let argument = KexecJumpLayout.vmcoreinfoArgument(noteText) else {
+            throw HostFailure("cannot read /sys/kernel/vmcoreinfo: keeping the hibernate kernel needs this kernel's own")
         }
-        return JumpMailbox.u64(bytes, JumpMailbox.bReentryOffset)
+        let parts = argument.split(separator: ",")
+        let noteAddress = parseHex(parts[0])!, noteSize = parseHex(parts[1])!
+        guard noteSize <= VMCoreInfo.maxNoteBytes else { throw HostFailure("this kernel's vmcoreinfo note is \(noteSize) bytes") }
+        let note = ScratchBuffer(count: Int(noteSize))
+        try read(noteAddress, note.memory)
+        let info = try VMCoreInfo.parse(note: Array(note.memory))
+        guard let tables = info.pages else { throw HostFailure("this kernel's vmcoreinfo does not locate its page tables") }
+        let scan = FreePageScan(info: tables, read: read)
+        let release = system.uname().release
+        let map = "/boot/System.map-" + release
+        guard let mapText = try? String(decoding: FileInput(path: map).prefix(64 << 20), as: UTF8.self),
+              let symbol = systemMapSymbol("kexec_image", in: mapText) else {
+            throw HostFailure("cannot find kexec_image in \(map): keeping the hibernate kernel needs this kernel's System.map")
+        }
+        func physical(_ virtual: UInt64) throws -> UInt64 {
+            guard let p = try scan.translate(virtual) else { throw HostFailure("\(hexAddress(virtual)) is not mapped in this kernel") }
+            return p
+        }
+        var pointer: UInt64 = 0
+        try withUnsafeMutableBytes(of: &pointer) { try read(try physical(symbol &+ info.kernelOffset), $0) }
+        guard pointer != 0 else { throw HostFailure("no kexec image is loaded (kexec_image is NULL)") }
+        var kimage = [UInt64](repeating: 0, count: 4)
+        let kimageAddress = try physical(pointer)
+        try kimage.withUnsafeMutableBytes { try read(kimageAddress, $0) }
+        let sources = try KexecImageList.sources(head: kimage[0], read: read)
+        let content = ScratchBuffer(count: Int(window.size))
+        var page = window.start
+        while page < window.end {
+            let at = Int(page - window.start)
+            let into = UnsafeMutableRawBufferPointer(rebasing: content.memory[at..<(at + Int(ImageHeader.pageSize))])
+            do { try read(sources[page] ?? page, into) } catch {
+                throw HostFailure("page \(hexAddress(page)) of the window is neither in the kexec image nor readable: \(error)")
+            }
+            page += ImageHeader.pageSize
+        }
+        return (content, kimage[Int(KexecImageList.startOffset / 8)])
     }
 
-    /// B's window as it stands (B parked), through /dev/mem: the window must
-    /// lie below A's end of RAM (`memmap=SIZE$START` or `crashkernel=`; a
-    /// window above `mem=` cannot be read back).
-    public static func readWindow(_ window: PhysicalRange) throws -> ScratchBuffer {
-        let content = ScratchBuffer(count: Int(window.size))
-        do { try DeviceFile(path: "/dev/mem").read(into: content.memory, at: window.start) } catch {
-            throw HostFailure("cannot read the hibernate kernel's window \(window) through /dev/mem (\(error)): keeping it needs a window A can read, memmap=SIZE$START or crashkernel=, and DEVMEM without STRICT_DEVMEM")
+    /// The address of `name` in System.map text ("ffffffff819b8f30 B kexec_image").
+    public static func systemMapSymbol(_ name: String, in text: String) -> UInt64? {
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count == 3, words[2] == name { return UInt64(words[0], radix: 16) }
         }
-        return content
+        return nil
     }
 }
 

@@ -33,6 +33,9 @@ public enum KexecJumpHibernate {
         /// jump, as the kernel's own hibernation frees memory first: what is
         /// clean on disk need not be in the image).
         public var keepPageCache = false
+        /// Keep the hibernate kernel in this file (issue 14): boot it once,
+        /// let it park, save it; every later jump resumes it from the file.
+        public var keepHibernateKernel: String?
         /// The kexec program (default: the first of PATH, /sbin, /usr/sbin that has it).
         public var kexec: String?
         public init(target: String) { self.target = target }
@@ -119,6 +122,7 @@ public enum KexecJumpHibernate {
         }
         var b = KexecJumpLayout.BCommandLine(window: window, firmware: firmware, iomem: iomem, target: options.target,
                                              then: options.checkpoint ? "back" : "poweroff", vmcoreinfo: vmcoreinfo)
+        b.mailbox = options.keepHibernateKernel != nil
         b.consoles = cmdline.parameters.filter { $0.name == "console" }.compactMap { $0.value }
         b.tscKHz = read("/proc/cpuinfo").flatMap(KexecJumpLayout.cpuKHz)
         b.append = options.append
@@ -134,14 +138,19 @@ public enum KexecJumpHibernate {
         try [UInt8](repeating: 0, count: ImageHeader.size).withUnsafeBytes { try target.write($0, at: 0) }
         try target.sync()
 
-        try loadWithKexecTools(kexec, kernel: kernel, initrd: initrd, window: window, text: text, log: log)
-        dropPageCache(options, log: log)
-        log(options.checkpoint ? "jumping to the hibernate kernel: it saves a checkpoint to \(options.target) and jumps back"
-                               : "jumping to the hibernate kernel: it saves this system to \(options.target) and powers off")
-        // kexec -e returns when A is entered again (its exit status is a
-        // stale errno then: not a verdict). -x: leave network interfaces up.
-        _ = try runProgram([kexec, "-e", "-x"])
-        _ = try? runProgram([kexec, "-u"])
+        if options.keepHibernateKernel != nil {
+            try jumpToKeptKernel(options, b: b, kernel: kernel, initrd: initrd, release: BzImageInfo.parse(prefix: prefix)?.version ?? "",
+                                 firmware: firmware, kexec: kexec, log: log)
+        } else {
+            try loadWithKexecTools(kexec, kernel: kernel, initrd: initrd, window: window, text: text, log: log)
+            dropPageCache(options, log: log)
+            log(options.checkpoint ? "jumping to the hibernate kernel: it saves a checkpoint to \(options.target) and jumps back"
+                                   : "jumping to the hibernate kernel: it saves this system to \(options.target) and powers off")
+            // kexec -e returns when A is entered again (its exit status is a
+            // stale errno then: not a verdict). -x: leave network interfaces up.
+            _ = try runProgram([kexec, "-e", "-x"])
+            _ = try? runProgram([kexec, "-u"])
+        }
 
         // Back in A: what is on the target says what happened.
         target.dropCache()
@@ -189,6 +198,41 @@ public enum KexecJumpHibernate {
         guard fd >= 0 else { return }
         defer { close(fd) }
         if write(fd, "3", 1) == 1 { log("dropped the page cache (clean pages are on disk already; --keep-page-cache keeps it)") }
+    }
+
+    /// Issue 14: jump into the kept hibernate kernel, resumed from its file.
+    /// The first time (or when the file does not fit this B), B boots cold
+    /// and parks; A reads B's parked pages out of its own kexec image (the
+    /// jump back swapped them there: `KexecImageList`) and saves them.
+    static func jumpToKeptKernel(_ options: Options, b: KexecJumpLayout.BCommandLine, kernel: String, initrd: String,
+                                 release: String, firmware: FirmwareMemoryMap, kexec: String, log: (String) -> Void) throws {
+        let file = options.keepHibernateKernel!, window = b.window
+        let expected = KeptHibernateKernel.Expected(window: window, identity: try KeptHibernateKernel.identity(kernel: kernel, initrd: initrd, window: window),
+                                                    firmwareMapHash: firmware.hash)
+        var saved: (content: ScratchBuffer, bReentry: UInt64)?
+        if access(file, F_OK) == 0 {
+            do {
+                saved = try KeptHibernateKernel.load(from: file, expected: expected)
+                log("the saved hibernate kernel in \(file) fits: resuming it, no boot")
+            } catch {
+                log("not using the saved hibernate kernel in \(file): \(error); booting it cold and saving it again")
+            }
+        }
+        if saved == nil {
+            try loadWithKexecTools(kexec, kernel: kernel, initrd: initrd, window: window, text: b.text, log: log)
+            log("jumping to the hibernate kernel to boot it once: it parks, and is saved to \(file)")
+            _ = try runProgram([kexec, "-e", "-x"])
+            let parked = try KeptHibernateKernel.readParked(window: window)
+            _ = try? runProgram([kexec, "-u"])
+            try KeptHibernateKernel.save(UnsafeRawBufferPointer(parked.content.memory), bReentry: parked.bReentry, release: release,
+                                         expected: expected, to: file)
+            log("saved the parked hibernate kernel to \(file) (re-entry point \(hexAddress(parked.bReentry)))")
+            saved = parked
+        }
+        let request = b.requestWords(then: options.checkpoint ? "back" : "poweroff").joined(separator: " ")
+        dropPageCache(options, log: log)
+        sync()
+        try KeptHibernateKernel.jump(into: saved!.content, window: window, bReentry: saved!.bReentry, request: request, log: log)
     }
 
     /// The first `name` in PATH's directories, then /sbin and /usr/sbin.

@@ -209,6 +209,8 @@ struct Hibernate: ParsableCommand {
     @Option(help: "More parameters for B's command line.") var append: String = ""
     @Flag(help: "Write over TARGET even where libblkid sees a filesystem, swap or partition table.") var force = false
     @Flag(help: "Leave the page cache in memory (and in the image).") var keepPageCache = false
+    @Option(help: "Keep the hibernate kernel in this file: boot it once, then resume it from here on every later jump.")
+    var keepHibernateKernel: String?
     @Argument(help: "Where B saves the image: a block device (/dev/...) or PARTLABEL=, PARTUUID=, LABEL=, UUID=.")
     var target: String
 
@@ -235,6 +237,7 @@ struct Hibernate: ParsableCommand {
         options.append = append
         options.force = force
         options.keepPageCache = keepPageCache
+        options.keepHibernateKernel = keepHibernateKernel
         switch KexecJumpHibernate.run(options, log: { stderrLine($0) }) {
         case let .checkpoint(text), let .resumed(text):
             print(text)

@@ -8,6 +8,8 @@ public struct VMCoreInfo: Sendable, Equatable {
     /// Where free pages can be told, or nil when a field is missing or has
     /// a value this code does not handle (then every page is saved).
     public var pages: StructPages?
+    /// KERNELOFFSET: how far KASLR moved the kernel from its link address.
+    public var kernelOffset: UInt64 = 0
 
     public struct StructPages: Sendable, Equatable {
         /// SYMBOL(vmemmap): the virtual base of the struct page array.
@@ -51,7 +53,9 @@ public struct VMCoreInfo: Sendable, Equatable {
         guard let idText = values["BUILD-ID"], let id = hexBytes(idText), !id.isEmpty, id.count <= ImageHeader.buildIDCapacity else {
             throw .field("vmcoreinfo", "has no BUILD-ID (the kernel must be linked with a build id)")
         }
-        return VMCoreInfo(release: release, buildID: id, pages: structPages(values))
+        var info = VMCoreInfo(release: release, buildID: id, pages: structPages(values))
+        info.kernelOffset = values["KERNELOFFSET"].flatMap { parseHex($0) } ?? 0
+        return info
     }
 
     static func structPages(_ v: [String: String]) -> StructPages? {
@@ -145,7 +149,7 @@ public struct FreePageScan {
 
     /// A kernel virtual address through A's page tables (4 or 5 levels;
     /// 1 GiB and 2 MiB leaves), or nil when it is not mapped.
-    func translate(_ virtual: UInt64) throws -> UInt64? {
+    public func translate(_ virtual: UInt64) throws -> UInt64? {
         let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
         var table = info.pageTableRoot
         var entry: UInt64 = 0
