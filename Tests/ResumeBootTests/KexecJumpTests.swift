@@ -318,3 +318,25 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertNotNil(reason("resume_agent.jump_ram=200000-2fffff,100000-1fffff"))
     }
 }
+
+/// Reading a loaded kexec image's pages out of kernel memory (issue 14).
+final class KexecImageListTests: XCTestCase {
+    func testTheListGivesEachDestinationPageItsSourcePage() throws {
+        // head -> list page at 0x1000: dest 0x40000000, two sources, then
+        // an indirection to 0x2000: one more source, done.
+        let memory = MemoryImage([UInt8](repeating: 0, count: 0x3000))
+        func put(_ at: UInt64, _ values: [UInt64]) {
+            for (i, v) in values.enumerated() { withUnsafeBytes(of: v.littleEndian) { try! memory.write($0, at: at + UInt64(i) * 8) } }
+        }
+        put(0x1000, [0x4000_0000 | 0x1, 0x7000 | 0x8, 0x9000 | 0x8, 0x2000 | 0x2])
+        put(0x2000, [0xB000 | 0x8, 0x4])
+        let map = try KexecImageList.sources(head: 0x1000 | 0x2) { try memory.read(into: $1, at: $0) }
+        XCTAssertEqual(map, [0x4000_0000: 0x7000, 0x4000_1000: 0x9000, 0x4000_2000: 0xB000])
+    }
+
+    func testALoopingListIsRefused() {
+        let memory = MemoryImage([UInt8](repeating: 0, count: 0x2000))
+        withUnsafeBytes(of: UInt64(0x1000 | 0x2).littleEndian) { try! memory.write($0, at: 0x1000) }
+        XCTAssertThrowsError(try KexecImageList.sources(head: 0x1000 | 0x2, limit: 1000) { try memory.read(into: $1, at: $0) })
+    }
+}

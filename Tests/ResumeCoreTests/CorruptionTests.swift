@@ -187,6 +187,11 @@ final class CorruptionTests: XCTestCase {
                .field("entry address", "0x300000 is outside every segment"), base: s)
         expect({ put(&$0, 0x200 + 48, 0x1000, 8); reseal(&$0) },
                .field("segment 0 memory size", "0x1000 is smaller than its 6000 bytes of data"), base: s)
+        // Whose memory a segments image is (a saved hibernate kernel) needs 1.2.
+        expect({ put(&$0, 0x88, 1, 8); reseal(&$0) },
+               .field("memory layout hash", "must be 0 for a segments image before format 1.2"), base: s)
+        expect({ put(&$0, 0x160, 1, 4); $0[0x164] = 7; reseal(&$0) },
+               .field("kernel build id length", "is 1: a build id needs format 1.2, the header says 1.1"), base: s)
     }
 
     func testMemoryRulesAreEnforced() throws {

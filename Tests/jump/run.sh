@@ -24,6 +24,11 @@
 #   jumpback    A's command with the prototype's B (`kjump back`, which
 #               saves nothing): the jump and the return work, A's token goes
 #               on, and the command says no image was saved (exit 1)
+#   kept        issue 14: A keeps its hibernate kernel (--keep-hibernate-kernel
+#               on a second disk): the first hibernation boots B cold and saves
+#               it, the second resumes it from its file (no boot), both
+#               restored by C with A's token going on; a saved B for another
+#               window is refused and B boots cold
 #   refusals    A's command refuses, one line each, before any jump: no
 #               unused memory (A without mem=; with --force, the target's
 #               filesystem is not erased for nothing), a target holding a
@@ -141,8 +146,45 @@ scenario_hibernate()
 	return "$ok"
 }
 
+# Issue 14: A keeps its hibernate kernel in a file on a second disk. The
+# first hibernation boots B cold; B parks; A saves B and resumes it from
+# there (the log says which); C restores A; A hibernates again, now
+# resuming the saved B with no boot; C restores A again (same token, ticks
+# going on). Then a fresh A with another window: the saved B is refused
+# with its reason, B is booted cold, and the hibernation still works.
+# Prints B's readiness (A's jump to B's first save line) both ways.
+scenario_kept()
+{
+	local disk="$dir/kept.img" tok t1 t2 ok=0
+	fresh_disk "$disk" 1G
+	fresh_disk "$dir/kept-b.img" 200M
+	export JUMP_DISK2="$dir/kept-b.img"
+	boot kept-a 2G "$disk" "mem=1G jt.role=a jt.keep=/dev/vdb jt.rounds=2 jt.after=2"
+	tok="$(token_of kept-a)"
+	[ -n "$tok" ] || fail "kept: A never printed its token" || { unset JUMP_DISK2; return 1; }
+	expect kept-a "booting it cold and saving it again" && expect kept-a "saved the parked hibernate kernel to /dev/vdb" &&
+		expect kept-a "kernel A jumped here again \\(this kernel resumed from its saved image\\)" &&
+		expect kept-a "resume-agent: saved kernel A to /dev/vda" || ok=1
+	boot kept-c1 2G "$disk" "jt.role=c resume=/dev/vda"
+	expect kept-c1 "JT-TOKEN $tok" && expect kept-c1 "the saved hibernate kernel in /dev/vdb fits: resuming it, no boot" &&
+		refute kept-c1 "JT-B up" && expect kept-c1 "resume-agent: saved kernel A to /dev/vda" || ok=1
+	boot kept-c2 2G "$disk" "jt.role=c resume=/dev/vda"
+	expect kept-c2 "JT-TOKEN $tok" && expect kept-c2 "JT-END A" || ok=1
+	[ "$(last_tick kept-c2 "$tok")" -gt "$(last_tick kept-a "$tok")" ] || fail "kept: token $tok does not go on" || ok=1
+	t1="$(bc <<<"$(at kept-a "resume-agent: kexec jump from kernel A .*parking") - $(at kept-a "jumping to the hibernate kernel to boot it once")")"
+	t2="$(bc <<<"$(at kept-c1 "resume-agent: kexec jump from kernel A .*saving") - $(at kept-c1 "resuming the saved hibernate kernel")")"
+	log "jump: kept: B ready from A's jump: cold boot $t1 s, resumed from its file $t2 s (ratio $(bc <<<"scale=2; $t2 / $t1"))"
+	# Another window: the saved B does not fit; B boots cold, A is saved all the same.
+	fresh_disk "$disk" 1G
+	boot kept-other 2G "$disk" "mem=1G jt.role=a jt.keep=/dev/vdb jt.window=46000000-4bffffff"
+	expect kept-other "not using the saved hibernate kernel in /dev/vdb: .*not in this window" &&
+		expect kept-other "JT-B up" && expect kept-other "resume-agent: saved kernel A to /dev/vda" || ok=1
+	unset JUMP_DISK2
+	return "$ok"
+}
+
 failed=0
-for s in "${@:-refusals checkpoint hibernate}"; do
+for s in "${@:-refusals checkpoint hibernate kept}"; do
 	for one in $s; do
 		t0="$EPOCHREALTIME"
 		if "scenario_$one"; then
