@@ -1,6 +1,7 @@
 import ResumeBoot
 import ResumeCore
 import ResumeSystem
+import ResumeReports
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,22 +20,9 @@ import Glibc
 /// window, on the same machine (firmware memory map); anything else is
 /// refused with its reason, and B is booted cold and saved again.
 public enum KeptHibernateKernel {
-    /// Who B is: SHA-256 of its kernel file, its initrd file, and the window.
+    /// Who B is (`SavedHibernateKernel.identity`).
     public static func identity(kernel: String, initrd: String, window: PhysicalRange) throws -> [UInt8] {
-        var hash = SHA256()
-        let buffer = ScratchBuffer(count: 1 << 20)
-        for path in [kernel, initrd] {
-            var input = try FileInput(path: path)
-            while true {
-                let n = try input.read(into: buffer.memory)
-                if n == 0 { break }
-                hash.update(UnsafeRawBufferPointer(rebasing: buffer.memory[0..<n]))
-            }
-        }
-        var tail: [UInt8] = []
-        for v in [window.start, window.size] { withUnsafeBytes(of: v.littleEndian) { tail += $0 } }
-        hash.update(tail)
-        return hash.finalize()
+        try SavedHibernateKernel.identity(kernel: kernel, initrd: initrd, window: window)
     }
 
     /// What a saved B must match.

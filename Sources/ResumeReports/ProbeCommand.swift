@@ -6,6 +6,7 @@ import ResumeSystem
 public enum ProbeCommand {
     public static let usage = """
     usage: resume-probe [--json] [--suggest-memmap] [--cmdline TEXT]
+           resume-probe --hibernate-kernel FILE [--kernel B --initrd I]
 
     Shows what resume-agent sees on this machine and what it would do: kernel
     capabilities, memory blocks, block devices and any resume image on them
@@ -18,20 +19,30 @@ public enum ProbeCommand {
                       machine (from /sys/firmware/memmap): the top of RAM
                       from a 2 GiB boundary, enough left below for the
                       boot, and nokaslr where a BIOS boot needs it
+      --hibernate-kernel FILE  whether FILE holds a kept hibernate kernel
+                      (resume-image hibernate --keep-hibernate-kernel) that
+                      this machine can resume: its header and table, the
+                      machine's memory map, and B's kernel and initrd
+                      (default /boot/vmlinuz-RELEASE, /boot/initrd.img-RELEASE)
     """
 
     public static func main(arguments: [String]) -> Int32 {
         var json = false, suggest = false
-        var cmdline: String?
+        var cmdline: String?, keptKernel: String?, bKernel: String?, bInitrd: String?
         var i = 0
         while i < arguments.count {
             switch arguments[i] {
             case "--json": json = true
             case "--suggest-memmap": suggest = true
-            case "--cmdline":
-                guard i + 1 < arguments.count else { return usageError("--cmdline needs a value") }
+            case "--cmdline", "--hibernate-kernel", "--kernel", "--initrd":
+                guard i + 1 < arguments.count else { return usageError("\(arguments[i]) needs a value") }
                 i += 1
-                cmdline = arguments[i]
+                switch arguments[i - 1] {
+                case "--cmdline": cmdline = arguments[i]
+                case "--hibernate-kernel": keptKernel = arguments[i]
+                case "--kernel": bKernel = arguments[i]
+                default: bInitrd = arguments[i]
+                }
             case "-h", "--help":
                 print(usage)
                 return 0
@@ -44,6 +55,10 @@ public enum ProbeCommand {
             i += 1
         }
         let system = LiveSystem(log: KernelLog(prefix: "resume-probe: ", useKmsg: false))
+        if let keptKernel {
+            for line in SavedHibernateKernel.report(keptKernel, system: system, kernel: bKernel, initrd: bInitrd) { print(line) }
+            return 0
+        }
         let report = Probe(system: system, cmdline: cmdline, suggestMemmap: suggest).run()
         print(json ? report.json() : report.text(), terminator: "")
         return 0

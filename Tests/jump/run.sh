@@ -162,11 +162,13 @@ scenario_kept()
 	boot kept-a 2G "$disk" "mem=1G jt.role=a jt.keep=/dev/vdb jt.rounds=2 jt.after=2"
 	tok="$(token_of kept-a)"
 	[ -n "$tok" ] || fail "kept: A never printed its token" || { unset JUMP_DISK2; return 1; }
-	expect kept-a "booting it cold and saving it again" && expect kept-a "saved the parked hibernate kernel to /dev/vdb" &&
+	expect kept-a "JT-P saved hibernate kernel /dev/vdb: none usable" &&
+		expect kept-a "booting it cold and saving it again" && expect kept-a "saved the parked hibernate kernel to /dev/vdb" &&
 		expect kept-a "kernel A jumped here again \\(this kernel resumed from its saved image\\)" &&
 		expect kept-a "resume-agent: saved kernel A to /dev/vda" || ok=1
 	boot kept-c1 2G "$disk" "jt.role=c resume=/dev/vda"
-	expect kept-c1 "JT-TOKEN $tok" && expect kept-c1 "the saved hibernate kernel in /dev/vdb fits: resuming it, no boot" &&
+	expect kept-c1 "JT-P .*this one: usable" && expect kept-c1 "JT-P .*the same firmware memory map" &&
+		expect kept-c1 "JT-TOKEN $tok" && expect kept-c1 "the saved hibernate kernel in /dev/vdb fits: resuming it, no boot" &&
 		refute kept-c1 "JT-B up" && expect kept-c1 "resume-agent: saved kernel A to /dev/vda" || ok=1
 	boot kept-c2 2G "$disk" "jt.role=c resume=/dev/vda"
 	expect kept-c2 "JT-TOKEN $tok" && expect kept-c2 "JT-END A" || ok=1
