@@ -5,7 +5,7 @@ SWIFT ?= swift
 STATIC_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-static
 DEB_PACKAGES := libblkid-dev liblz4-dev libsodium-dev libxxhash-dev lz4 qemu-system-x86 qemu-utils linux-image-amd64 initramfs-tools \
 	busybox-static gdisk cpio e2fsprogs zstd kmod util-linux fdisk binutils bc python3 \
-	debhelper dpkg-dev fakeroot lintian debootstrap
+	debhelper dpkg-dev fakeroot lintian debootstrap lvm2 cryptsetup-initramfs
 
 .PHONY: all deps build static test unit fuzz cli-test boot-test systemd-test man deb deb-root dracut-initrd deb-test demo check clean
 
