@@ -209,6 +209,17 @@ has()
 	grep -Eq -- "$2" "$1"
 }
 
+# booted_initrd LOG FILE: the kernel of this boot unpacked FILE as its
+# initramfs: it frees that memory in whole pages ("Freeing initrd memory:
+# NK"), so the size says which file it was.
+booted_initrd()
+{
+	local kib want
+	kib="$(capture '.*Freeing initrd memory: ([0-9]+)K.*' "$1")"
+	want=$((($(stat -L -c %s "$2") + 4095) / 4096 * 4))
+	[ -n "$kib" ] && [ "$kib" -ge $((want - 4)) ] && [ "$kib" -le "$want" ]
+}
+
 # first_match LOG ERE: the first matching line.
 first_match()
 {
