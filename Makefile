@@ -5,9 +5,9 @@ SWIFT ?= swift
 STATIC_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-static
 DEB_PACKAGES := libblkid-dev liblz4-dev libsodium-dev libxxhash-dev lz4 qemu-system-x86 qemu-utils linux-image-amd64 initramfs-tools \
 	busybox-static gdisk cpio e2fsprogs zstd kmod util-linux fdisk binutils bc python3 \
-	debhelper dpkg-dev fakeroot lintian debootstrap
+	debhelper dpkg-dev fakeroot lintian debootstrap lvm2 cryptsetup-initramfs
 
-.PHONY: all deps build static test unit fuzz cli-test boot-test systemd-test man deb deb-root dracut-initrd deb-test demo check clean
+.PHONY: all deps build static test unit fuzz cli-test boot-test systemd-test man deb deb-root dracut-initrd deb-check deb-test demo check clean
 
 all: build static
 
@@ -133,22 +133,30 @@ deb-root: deb
 dracut-initrd: deb
 	bash mkimage/dracut-initrd.sh $(DEB_FILE)
 
-# Everything about the package, in order (needs root, a Debian mirror the
-# first time, QEMU; about 20 minutes on 2 busy cores): install and purge in
-# a Debian root, boot its initramfs with and without the agent; the same
-# with Debian's dracut; then "systemctl hibernate" through the drop-in in a
-# systemd root, restored by the agent.
+# The package as CI checks it (part of make check; needs root, a Debian
+# mirror the first time, QEMU): build it (from make static's binaries),
+# install it into a debootstrapped Debian 12 root whose own
+# update-initramfs puts the agent in, boot that initramfs, purge the
+# package and boot the rebuilt one; the same with Debian's dracut in
+# another root. The roots are kept in build/debroot/ (a rerun installs
+# nothing); each step prints its time.
 DEB_FILE = build/deb/fastresume_$(DEB_VERSION)_amd64.deb
-deb-test: deb systemd-test
-	bash mkimage/deb-root.sh $(DEB_FILE)
-	bash mkimage/boot-initrd.sh deb-installed build/vm/vmlinuz-deb build/vm/initrd-deb.img agent
-	bash mkimage/boot-initrd.sh deb-purged build/vm/vmlinuz-deb build/vm/initrd-deb-purged.img no-agent
-	bash mkimage/dracut-initrd.sh $(DEB_FILE)
-	bash mkimage/boot-initrd.sh dracut build/vm/vmlinuz-dracut build/vm/initrd-dracut.img agent
-	bash mkimage/systemd-hibernate.sh $(DEB_FILE)
+TIMED = bash mkimage/timed.sh
+deb-check: deb
+	$(TIMED) deb-root bash mkimage/deb-root.sh $(DEB_FILE)
+	$(TIMED) boot-deb-installed bash mkimage/boot-initrd.sh deb-installed build/vm/vmlinuz-deb build/vm/initrd-deb.img agent
+	$(TIMED) boot-deb-purged bash mkimage/boot-initrd.sh deb-purged build/vm/vmlinuz-deb build/vm/initrd-deb-purged.img no-agent
+	$(TIMED) dracut-root bash mkimage/dracut-initrd.sh $(DEB_FILE)
+	$(TIMED) boot-dracut bash mkimage/boot-initrd.sh dracut build/vm/vmlinuz-dracut build/vm/initrd-dracut.img agent
+
+# Everything about the package: deb-check, then "systemctl hibernate"
+# through the drop-in in a systemd root, restored by the agent.
+deb-test: deb-check systemd-test
+	$(TIMED) systemd-hibernate bash mkimage/systemd-hibernate.sh $(DEB_FILE)
 
 # The tests: unit, fuzz, resume-image on Debian's kernel, QEMU boot scenarios,
-# the kexec-jump scenarios on the KEXEC_JUMP kernel.
+# the kexec-jump scenarios on the KEXEC_JUMP kernel, the Debian package
+# (deb-check).
 check: deps
 	$(MAKE) --no-print-directory stub-check
 	$(MAKE) --no-print-directory unit
@@ -157,6 +165,7 @@ check: deps
 	$(MAKE) --no-print-directory cli-test
 	$(MAKE) --no-print-directory boot-test
 	$(MAKE) --no-print-directory jump-test
+	$(MAKE) --no-print-directory deb-check
 
 # The demo: build everything and boot the QEMU system through the agent.
 demo: deps build static

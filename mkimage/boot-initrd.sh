@@ -50,8 +50,10 @@ if ! up_to_date "$rootimg" "root.img + os-release" "$VM_DIR/root.img" "$MKIMAGE_
 	mark_built "$rootimg" "root.img + os-release"
 fi
 
-# boot_vm boots $VM_DIR/{vmlinuz,initrd.img,root.img}: give it a directory
-# where those names are this boot's files.
+# boot_vm boots VM_KERNEL and VM_INITRD (set when lib.sh was sourced, to
+# the test kernel and initramfs) with $VM_DIR/root.img: give it this
+# boot's kernel and initramfs, and a directory where root.img is the root
+# with os-release.
 alt="$VM_DIR/alt-$name"
 rm -rf "$alt"
 mkdir -p "$alt" "$VM_DIR/run" "$LOG_DIR"
@@ -64,7 +66,7 @@ log="$LOG_DIR/$name.serial.log"
 
 echo "boot $name: $(basename "$kernel") + $(basename "$initrd"), extra parameters: ${*:-none}"
 rc=0
-VM_DIR="$alt" boot_vm "$log" "$disk" "$@" || rc=$?
+VM_DIR="$alt" VM_KERNEL="$alt/vmlinuz" VM_INITRD="$alt/initrd.img" boot_vm "$log" "$disk" "$@" || rc=$?
 
 fails=()
 check()
@@ -87,6 +89,7 @@ all_online()
 not() { ! "$@"; }
 
 check "QEMU powered off by itself (status $rc)" test "$rc" -eq 0
+check "the kernel booted $(basename "$initrd") (Freeing initrd memory: its size)" booted_initrd "$log" "$initrd"
 check "the root was reached (FASTRESUME-ROOT-OK)" has "$log" '^FASTRESUME-ROOT-OK'
 if [ "$want" = agent ]; then
 	check "every memory block online in the root" all_online

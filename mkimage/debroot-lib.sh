@@ -115,11 +115,32 @@ debroot_with()
 	echo "$stamp" >"$dir/.complete"
 }
 
-# debroot_kver DIR: the kernel version installed in DIR.
-debroot_kver()
+# debroot_host_kernel DIR: the kernel the boot tests boot (this machine's
+# Debian linux-image-amd64, which make deps installs; mkimage/lib.sh's
+# detect_kver) made the root's own, without a kernel package there (its
+# download and unpacking cost minutes in CI): /boot/vmlinuz-KVER,
+# config-KVER and System.map-KVER copied into DIR, /lib/modules/KVER
+# bind-mounted read-only (undone by debroot_umount, after debroot_mount).
+# Then, as the kernel package's postinst would, update-initramfs -c makes
+# its first initramfs (once: the root keeps it). Sets DEBROOT_KVER.
+DEBROOT_KVER=""
+debroot_host_kernel()
 {
-	local v
-	v="$(find "$1/boot" -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -n1)"
-	[ -n "$v" ] || die "no kernel in $1/boot"
-	echo "$v"
+	local dir="$1" kver f
+	kver="$(detect_kver)"
+	for f in vmlinuz config System.map; do
+		cp "/boot/$f-$kver" "$dir/boot/"
+	done
+	mkdir -p "$dir/lib/modules/$kver"
+	if ! mountpoint -q "$dir/lib/modules/$kver"; then
+		mount --bind "/lib/modules/$kver" "$dir/lib/modules/$kver"
+		mount -o remount,bind,ro "$dir/lib/modules/$kver"
+		DEBROOT_MOUNTED=("$dir/lib/modules/$kver" "${DEBROOT_MOUNTED[@]}")
+	fi
+	if [ ! -e "$dir/boot/initrd.img-$kver" ] && [ -x "$dir/usr/sbin/update-initramfs" ]; then
+		log "debian root $(basename "$dir"): update-initramfs -c -k $kver (what the kernel package's postinst does)"
+		in_root "$dir" update-initramfs -c -k "$kver" >"$dir.kernel.log" 2>&1 ||
+			die "update-initramfs -c failed in $dir (see $dir.kernel.log)"
+	fi
+	DEBROOT_KVER="$kver"
 }

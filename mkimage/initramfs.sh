@@ -10,6 +10,13 @@ set -euo pipefail
 need_cmd mkinitramfs initramfs-tools
 need_cmd lsinitramfs initramfs-tools-core
 need_cmd zstd zstd
+# The stacked-device scenarios (LVM, LUKS) need the packages' own
+# initramfs-tools hooks: lvm2's puts lvm, its udev rules and dm_mod in;
+# cryptsetup-initramfs's puts cryptsetup, dm_crypt, the ciphers and
+# local-top/cryptroot in. mkinitramfs runs every hook installed in
+# /usr/share/initramfs-tools/hooks, as on a machine that has them.
+need_cmd lvm lvm2
+[ -e /usr/share/initramfs-tools/hooks/cryptroot ] || die "no cryptroot hook: apt-get install cryptsetup-initramfs"
 
 kver="$(detect_kver)"
 out="$VM_DIR/initrd.img"
@@ -29,6 +36,7 @@ inputs=(
 	"$MKIMAGE_DIR/initramfs-conf/hooks/zz-test-no-host-resume"
 	"$hook" "$script" "$AGENT_BINARY"
 	"/boot/config-$kver" "/lib/modules/$kver/modules.dep"
+	/usr/share/initramfs-tools/hooks/lvm2 /usr/share/initramfs-tools/hooks/cryptroot
 )
 
 mkdir -p "$VM_DIR"
@@ -63,8 +71,11 @@ for want in usr/sbin/resume-agent usr/sbin/resume-probe \
 	scripts/init-bottom/fastresume conf/resume-agent-exit-codes conf/modules; do
 	grep -qx "$want" <<<"$listing" || die "initramfs lacks $want"
 done
-for mod in virtio_pci virtio_blk ext4; do
+for mod in virtio_pci virtio_blk ext4 dm-mod dm-crypt; do
 	grep -q "/${mod}\.ko\$" <<<"$listing" || die "initramfs lacks the $mod module"
+done
+for want in 'sbin/lvm$' 'sbin/cryptsetup$' '^scripts/local-top/cryptroot$' 'udev/rules.d/69-lvm.rules$'; do
+	grep -Eq "$want" <<<"$listing" || die "initramfs lacks $want (lvm2, cryptsetup-initramfs)"
 done
 
 # The second run must come before initramfs-tools' own resume.

@@ -145,8 +145,9 @@ check()
 log_a="$LOG_DIR/systemd-hibernate-a.serial.log"
 log_b="$LOG_DIR/systemd-hibernate-b.serial.log"
 rc=0
-BOOT_TIMEOUT="${BOOT_TIMEOUT:-480}" VM_DIR="$alt" boot_vm "$log_a" "$disk" fastresume.test=systemd-hibernate || rc=$?
+BOOT_TIMEOUT="${BOOT_TIMEOUT:-480}" VM_DIR="$alt" VM_KERNEL="$alt/vmlinuz" VM_INITRD="$alt/initrd.img" boot_vm "$log_a" "$disk" fastresume.test=systemd-hibernate || rc=$?
 echo "boot A (hibernate), QEMU status $rc, log $log_a"
+check "boot A: the kernel booted the package's initramfs (initrd-deb.img)" booted_initrd "$log_a" "$VM_DIR/initrd-deb.img"
 check "boot A: systemd ran the test unit" has "$log_a" 'FASTRESUME-SYSTEMD-UP'
 check "boot A: the drop-in is active" has "$log_a" 'FASTRESUME-DROPIN .*systemd-hibernate.service.d/fastresume.conf'
 check "boot A: ExecStart is fastresume-hibernate" has "$log_a" 'FASTRESUME-EXECSTART path=/usr/libexec/fastresume/fastresume-hibernate *$'
@@ -157,7 +158,7 @@ token="$(capture '^.*FASTRESUME-TOKEN-BEFORE ([0-9a-f]+ pid [0-9]+).*' "$log_a")
 check "boot A: token printed before hibernating" test -n "$token"
 
 rc=0
-BOOT_TIMEOUT="${BOOT_TIMEOUT:-480}" VM_DIR="$alt" boot_vm "$log_b" "$disk" "resume=PARTLABEL=$RESUME_PARTLABEL" || rc=$?
+BOOT_TIMEOUT="${BOOT_TIMEOUT:-480}" VM_DIR="$alt" VM_KERNEL="$alt/vmlinuz" VM_INITRD="$alt/initrd.img" boot_vm "$log_b" "$disk" "resume=PARTLABEL=$RESUME_PARTLABEL" || rc=$?
 echo "boot B (restore), QEMU status $rc, log $log_b"
 check "boot B: the agent restored the snapshot" has "$log_b" 'resume-agent: .*(restor|snapshot)'
 check "boot B: systemctl start hibernate.target returned in the same process with the same token ($token)" \

@@ -209,6 +209,17 @@ has()
 	grep -Eq -- "$2" "$1"
 }
 
+# booted_initrd LOG FILE: the kernel of this boot unpacked FILE as its
+# initramfs: it frees that memory in whole pages ("Freeing initrd memory:
+# NK"), so the size says which file it was.
+booted_initrd()
+{
+	local kib want
+	kib="$(capture '.*Freeing initrd memory: ([0-9]+)K.*' "$1")"
+	want=$((($(stat -L -c %s "$2") + 4095) / 4096 * 4))
+	[ -n "$kib" ] && [ "$kib" -ge $((want - 4)) ] && [ "$kib" -le "$want" ]
+}
+
 # first_match LOG ERE: the first matching line.
 first_match()
 {
@@ -448,10 +459,11 @@ make_resume_disk()
 	sgdisk --clear --new="1:$RESUME_PART_FIRST_SECTOR:0" --change-name="1:$RESUME_PARTLABEL" "$1" >/dev/null
 }
 
-# partition_image DISK OUT: the resume partition's bytes (to the disk's end).
+# partition_image DISK OUT [BYTES]: the resume partition's bytes (to the
+# disk's end), or those from BYTES into it.
 partition_image()
 {
-	dd if="$1" of="$2" bs=1M iflag=skip_bytes skip="$RESUME_PART_OFFSET" status=none
+	dd if="$1" of="$2" bs=1M iflag=skip_bytes skip=$((RESUME_PART_OFFSET + ${3:-0})) status=none
 }
 
 # copy_partition SRC DST [PAGES]: the resume partition of disk SRC into
@@ -465,21 +477,73 @@ copy_partition()
 		oflag=seek_bytes seek=$((RESUME_PART_OFFSET + pages * PAGE_BYTES)) conv=notrunc,sparse status=none
 }
 
-# inspect_field DISK FIELD: a field of `resume-image inspect --json` on the
-# resume partition ("state": valid, consumed, ...); "unreadable" if none.
+# inspect_field DISK FIELD [BYTES]: a field of `resume-image inspect --json`
+# on the resume partition, or on what starts BYTES into it (a logical
+# volume's extents): "state": valid, consumed, ...; "unreadable" if none.
 inspect_field()
 {
 	local part="$RUN_DIR/$S_NAME.partition.tmp" value
-	partition_image "$1" "$part"
+	partition_image "$1" "$part" "${3:-0}"
 	value="$("$RESUME_IMAGE_TOOL" inspect --json "$part" 2>/dev/null | sed -n "s/^ *\"$2\": \"\\{0,1\\}\\([^\"]*\\)\"\\{0,1\\},\$/\\1/p")"
 	rm -f "$part"
 	echo "${value:-unreadable}"
 }
 
-# image_state DISK: "valid", "consumed", ... as resume-image inspect says.
+# image_state DISK [BYTES]: "valid", "consumed", ... as resume-image inspect
+# says of the resume partition (or of what starts BYTES into it).
 image_state()
 {
-	inspect_field "$1" state
+	inspect_field "$1" state "${2:-}"
+}
+
+# --- stacked devices and initramfs variants -----------------------------------
+# with_loop FILE CMD...: CMD runs with FILE attached to a free loop device,
+# LOOP_DEV (LVM and cryptsetup work on block devices); detached afterwards
+# whatever CMD did. Returns CMD's status; a failure to attach is recorded.
+LOOP_DEV=""
+with_loop()
+{
+	local file="$1" rc=0
+	shift
+	LOOP_DEV="$(losetup --find --show "$file")" || {
+		fail "losetup could not attach $file (no loop device?)"
+		return 1
+	}
+	"$@" || rc=$?
+	losetup -d "$LOOP_DEV" || rc=1
+	LOOP_DEV=""
+	return "$rc"
+}
+
+# initrd_with_tree DIR OUT: the test initramfs (build/vm/initrd.img) with
+# the files under DIR added (conf/conf.d/resume, cryptroot/crypttab, a
+# scripts/local-top script, ...). The test initramfs is unpacked
+# (unmkinitramfs), DIR copied over it and the whole packed again (cpio,
+# zstd -1, as mkinitramfs does here). A stage's ORDER in DIR is put in
+# front of the one mkinitramfs wrote, so DIR's scripts run first and the
+# packages' (cryptroot, ...) still run. (A cpio in front of the
+# compressed one would be cheaper, but the kernel lets the later
+# archive's files win: an ORDER there is lost.)
+initrd_with_tree()
+{
+	local dir="$1" out="$2" tree="$RUN_DIR/$S_NAME.initrd.d" f
+	rm -rf "$tree"
+	unmkinitramfs "$VM_DIR/initrd.img" "$tree"
+	# One archive expected: mkinitramfs adds an early (microcode) one only
+	# when there is microcode to put in, and the test config has none.
+	[ ! -d "$tree/main" ] || die "initrd_with_tree: $VM_DIR/initrd.img has an early archive (not handled)"
+	(cd "$dir" && find . ! -type d) | while read -r f; do
+		mkdir -p "$(dirname "$tree/$f")"
+		case "$f" in
+		./scripts/*/ORDER)
+			{ cat "$dir/$f"; [ ! -e "$tree/$f" ] || cat "$tree/$f"; } >"$tree/$f.new"
+			mv "$tree/$f.new" "$tree/$f"
+			;;
+		*) cp -a "$dir/$f" "$tree/$f" ;;
+		esac
+	done
+	(cd "$tree" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | zstd -q -1 >"$out"
+	rm -rf "$tree"
 }
 
 # --- the snapshot (hibernation) scenarios ------------------------------------

@@ -62,7 +62,21 @@ install()
 		return 1
 	}
 	inst_simple "$b" /sbin/resume-agent
+	# Memory held back at boot (memmap=SIZE%START-1+0xefffffff): dax_hmem
+	# makes a dax device of it, kmem adds it as memory blocks (the agent
+	# loads both itself, with finit_module, from the initramfs'
+	# modules.dep); device_dax is what udev binds first. As the
+	# initramfs-tools hook adds them.
+	instmods dax_hmem kmem device_dax
 	ln_r /sbin/resume-agent /sbin/resume-probe
+	# The public keys images must be signed with, as the initramfs-tools
+	# hook copies them: with any in the initramfs, the agent restores only
+	# images one of them signed (without them it would take any image).
+	local key
+	for key in "${RESUME_AGENT_KEYS_DIR:-/etc/fastresume/keys}"/*.pub; do
+		[[ -f $key ]] || continue
+		inst_simple "$key" "/etc/fastresume/keys/${key##*/}"
+	done
 	# shellcheck disable=SC2154 # moddir: set by dracut
 	inst_hook pre-mount 05 "$moddir/fastresume-pre-mount.sh"
 }

@@ -2,7 +2,8 @@
 # would: here a test local-top script links /dev/late-resume to the
 # partition): the first run, in init-premount, defers without waiting or
 # onlining; the second, in local-premount, finds the kernel image and
-# jumps. (The test initramfs with the local-top script in a cpio in front.)
+# jumps. (The test initramfs with the local-top script added, first in
+# local-top's ORDER.)
 NEEDS=(resume-jumps)
 DISK=resume-kernel-b.img
 PARAMS=("resume=/dev/late-resume" "resume_agent.wait=20")
@@ -22,7 +23,7 @@ prepare_disk()
 	chmod 755 "$tree/scripts/local-top/test-late-device"
 	printf '%s\n' '/scripts/local-top/test-late-device "$@"' '[ -e /conf/param.conf ] && . /conf/param.conf' \
 		>"$tree/scripts/local-top/ORDER"
-	{ (cd "$tree" && find scripts | cpio -o -H newc --quiet); cat "$VM_DIR/initrd.img"; } >"$RUN_DIR/initrd-late-device.img"
+	initrd_with_tree "$tree" "$RUN_DIR/initrd-late-device.img"
 	VM_INITRD="$RUN_DIR/initrd-late-device.img"
 }
 
