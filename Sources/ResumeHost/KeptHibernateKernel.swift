@@ -7,9 +7,9 @@ import Glibc
 #endif
 
 /// Issue 14, the seed's optimisation: kernel A keeps its hibernate kernel
-/// B. The first time, B boots cold and parks (jumps back at once through
-/// `JumpMailbox`'s `toA`, which tells A where B goes on); A saves B's
-/// window and that re-entry point as a segments image ("Saved hibernate
+/// B. The first time, B boots cold and parks (jumps back at once); A reads
+/// the parked B out of its own kexec image (`readParked`) and saves B's
+/// window and re-entry point as a segments image ("Saved hibernate
 /// kernels" in docs/FORMAT.md). Every hibernation, including that first
 /// one, then loads the saved B into its window with KEXEC_PRESERVE_CONTEXT
 /// and enters it through the mailbox's `toB`: B goes on where it parked,
@@ -20,11 +20,6 @@ import Glibc
 /// window, on the same machine (firmware memory map); anything else is
 /// refused with its reason, and B is booted cold and saved again.
 public enum KeptHibernateKernel {
-    /// Who B is (`SavedHibernateKernel.identity`).
-    public static func identity(kernel: String, initrd: String, window: PhysicalRange) throws -> [UInt8] {
-        try SavedHibernateKernel.identity(kernel: kernel, initrd: initrd, window: window)
-    }
-
     /// What a saved B must match.
     public struct Expected {
         public var window: PhysicalRange
@@ -35,8 +30,8 @@ public enum KeptHibernateKernel {
         }
     }
 
-    /// Saves B's window (`content`, read through /dev/mem while B is
-    /// parked) and its re-entry point to `path`.
+    /// Saves B's window (`content`, as `readParked` gave it) and its
+    /// re-entry point to `path`.
     public static func save(_ content: UnsafeRawBufferPointer, bReentry: UInt64, release: String,
                             expected: Expected, to path: String) throws {
         var header = ImageHeader(kind: .segments)

@@ -1,6 +1,7 @@
 import ResumeBoot
 import ResumeCore
 import ResumeSystem
+import ResumeReports
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -207,7 +208,7 @@ public enum KexecJumpHibernate {
     static func jumpToKeptKernel(_ options: Options, b: KexecJumpLayout.BCommandLine, kernel: String, initrd: String,
                                  release: String, firmware: FirmwareMemoryMap, kexec: String, log: (String) -> Void) throws {
         let file = options.keepHibernateKernel!, window = b.window
-        let expected = KeptHibernateKernel.Expected(window: window, identity: try KeptHibernateKernel.identity(kernel: kernel, initrd: initrd, window: window),
+        let expected = KeptHibernateKernel.Expected(window: window, identity: try SavedHibernateKernel.identity(kernel: kernel, initrd: initrd, window: window),
                                                     firmwareMapHash: firmware.hash)
         var saved: (content: ScratchBuffer, bReentry: UInt64)?
         if access(file, F_OK) == 0 {

@@ -152,6 +152,25 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertTrue(b.logs.contains { $0.contains("this kernel resumed from its saved image") }, "\(b.logs)")
     }
 
+    func testASavedHibernateKernelIsNeverBootedByTheAgent() throws {
+        let image = MemoryImage()
+        var h = ImageHeader(kind: .segments)
+        h.chunkSize = 4096
+        h.entryAddress = 0x4000_00f2
+        h.memoryLayoutHash = 7
+        h.kernelBuildID = [UInt8](repeating: 9, count: 32)
+        var w = ImageWriter(sink: image, header: h)
+        var window = BytesInput([UInt8](repeating: 1, count: 8192))
+        try w.append(.segment, from: &window, physicalAddress: 0x4000_0000, memorySize: 8192)
+        try w.finish()
+        let c = FakeSystem()
+        c.addDevice("vdb", image: image.bytes)
+        c.files["/proc/cmdline"] = "console=ttyS0"
+        _ = runAgent(c)
+        XCTAssertFalse(c.events.contains { $0.hasPrefix("kexec_load") }, "\(c.events)")
+        XCTAssertTrue(c.logs.contains { $0.contains("a saved hibernate kernel") && $0.contains("not an image to boot") }, "\(c.logs)")
+    }
+
     func testTrampolinesStoreTheCallersReentryThenJumpOn() {
         // mov (%rsp),%rax; movabs slot,%rdi; mov %rax,(%rdi); movabs magicAt,%rdi; movabs magic,%rax; mov %rax,(%rdi); movabs target,%rax; jmp *%rax
         let code = JumpMailbox.trampoline(slot: 0x1008, magicAt: 0x1000, magic: JumpMailbox.parked, target: 0xabcd)
