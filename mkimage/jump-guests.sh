@@ -33,6 +33,15 @@ mkdir -p "$tree"/{bin,sbin,proc,sys,dev,boot,run,tmp}
 cp /bin/busybox "$tree/bin/busybox"
 cp "$STATIC/resume-agent" "$tree/sbin/resume-agent"
 cp "$MKIMAGE_DIR/jump/init" "$tree/init"
+# What modules.builtin would list of the modules the agent loads to bring
+# held-back memory online: the kernel has them built in (init puts this
+# under /lib/modules/RELEASE).
+config="$(dirname "$bzimage")/config"
+mkdir -p "$tree/etc"
+: >"$tree/etc/modules.builtin"
+grep -qx CONFIG_DEV_DAX=y "$config" && echo kernel/drivers/dax/device_dax.ko >>"$tree/etc/modules.builtin"
+grep -qx CONFIG_DEV_DAX_HMEM=y "$config" && echo kernel/drivers/dax/hmem/dax_hmem.ko >>"$tree/etc/modules.builtin"
+grep -qx CONFIG_DEV_DAX_KMEM=y "$config" && echo kernel/drivers/dax/kmem.ko >>"$tree/etc/modules.builtin"
 chmod 0755 "$tree/init"
 if command -v gcc >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/liblz4.a ]; then
 	gcc -O2 -Wall -Wextra -Werror -static -o "$tree/bin/kjump" "$MKIMAGE_DIR/kjump/kjump.c" -llz4

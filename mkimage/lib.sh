@@ -63,7 +63,10 @@ qemu_jump_guest()
 	local log="$1" mem="$2" kernel="$3" initrd="$4" disk="$5" append="$6" t0="$EPOCHREALTIME"
 	local second=()
 	[ -z "${JUMP_DISK2:-}" ] || second=(-drive "file=$JUMP_DISK2,format=raw,if=virtio")
+	# One NUMA node over all of RAM: the ACPI SRAT that kmem needs to
+	# online held-back memory (a confined boot kernel C).
 	timeout "$TIMEOUT" nice qemu-system-x86_64 -accel tcg -smp 1 -m "$mem" -display none \
+		-object "memory-backend-ram,id=m0,size=$mem" -numa node,nodeid=0,memdev=m0 \
 		-monitor none -serial stdio -no-reboot -kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 nokaslr no_timer_check $append" \
 		-drive "file=$disk,format=raw,if=virtio" "${second[@]}" </dev/null 2>&1 |

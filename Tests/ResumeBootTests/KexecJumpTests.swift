@@ -184,8 +184,8 @@ final class KexecJumpTests: XCTestCase {
     // MARK: C puts A back
 
     func bootKernel(image: [UInt8], release: String = KernelA.release, buildID: [UInt8] = KernelA.buildID,
-                    memoryTop: UInt64 = 64 << 20) -> FakeSystem {
-        let c = FakeSystem(onlineBlocks: 1, offlineBlocks: 0, blockSize: 64 << 20)
+                    memoryTop: UInt64 = 64 << 20, blockSize: UInt64 = 64 << 20) -> FakeSystem {
+        let c = FakeSystem(onlineBlocks: Int((64 << 20) / blockSize), offlineBlocks: 0, blockSize: blockSize)
         c.addDevice("vdb", image: image)
         c.files["/proc/cmdline"] = "console=ttyS0 resume=/dev/vdb"
         c.files["/proc/iomem"] = "00000000-0009ffff : System RAM\n00100000-03ffffff : System RAM\n"
@@ -222,6 +222,67 @@ final class KexecJumpTests: XCTestCase {
         for pfn in restored.keys {
             XCTAssertFalse(pfn * 4096 >= base && pfn * 4096 < base + size, "the stub never writes its own segment")
         }
+    }
+
+    func testConfinedBootKernelPutsHeldBackPagesInPlaceAndLeavesOnlyItsOwnToTheStub() throws {
+        let (b, image) = try savedImage()
+        let c = bootKernel(image: image)
+        // C runs below 0x290000; the rest is held back (not a chunk
+        // boundary: one chunk is split between C and the stub).
+        let held = PhysicalRange(start: 0x29_0000, size: 0x80_0000 - 0x29_0000)
+        c.files["/proc/cmdline"] = "console=ttyS0 resume=/dev/vdb memmap=5568K%2624K-1+0xefffffff"
+        c.bootRAM = [(0, 0xa_0000), (0x10_0000, held.start - 0x10_0000), (held.end, (64 << 20) - held.end)]
+        c.daxDevicesPresent = true
+        c.holdBack(start: held.start, size: held.size)
+        let dax = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(held.size), alignment: 4096)
+        defer { dax.deallocate() }
+        dax.initializeMemory(as: UInt8.self, repeating: 0)
+        c.daxMemory["/dev/dax0.0"] = dax
+        _ = runAgent(c)
+        XCTAssertEqual(c.events.filter { $0.hasPrefix("jump") }, ["jump"], "\(c.events) \(c.logs)")
+        XCTAssertTrue(c.events.contains("munmap /dev/dax0.0"), "\(c.events)")
+        XCTAssertFalse(c.writes.contains { $0.0.hasSuffix("/state") || $0.0.hasSuffix("/new_id") }, "held-back memory stays offline: \(c.writes)")
+        let (base, segment, _) = try XCTUnwrap(c.loadedSegments.first)
+        let restored = try playStub(segment: segment, base: base)
+        var inPlace = 0, byStub = 0
+        for k in 0..<KernelA.ramPages {
+            let pfn = KernelA.ramStart / 4096 + k, address = pfn * 4096
+            let a = Array(b.physicalMemory.bytes[Int(address)..<Int(address + 4096)])
+            if held.contains(PhysicalRange(start: address, size: 4096)) {
+                XCTAssertNil(restored[pfn], "page \(pfn) is C's to put in place, not the stub's")
+                guard !KernelA.isFree(pfn) else { continue }
+                let at = Int(address - held.start)
+                XCTAssertEqual(Array(dax[at..<(at + 4096)]), a, "page \(pfn) in place")
+                inPlace += 1
+            } else if !KernelA.isFree(pfn) {
+                XCTAssertEqual(restored[pfn], a, "page \(pfn) by the stub")
+                byStub += 1
+            }
+        }
+        XCTAssertEqual(UInt64(inPlace + byStub), KernelA.savedPages)
+        XCTAssertTrue(inPlace > 0 && byStub > 0)
+        XCTAssertTrue(c.logs.contains { $0.contains("\(inPlace) pages put in place through dax (dax0.0") && $0.contains("and \(byStub) left to the restore stub") }, "\(c.logs)")
+    }
+
+    func testAFailureAfterPagesWentInPlaceIsANormalBootWithHeldBackMemoryOnline() throws {
+        let (_, image) = try savedImage()
+        let c = bootKernel(image: image, blockSize: 1 << 20)
+        let held = PhysicalRange(start: 0x40_0000, size: 0x40_0000)
+        c.files["/proc/cmdline"] = "console=ttyS0 resume=/dev/vdb memmap=4M%4M-1+0xefffffff"
+        c.bootRAM = [(0, 0xa_0000), (0x10_0000, held.start - 0x10_0000), (held.end, (64 << 20) - held.end)]
+        c.daxDevicesPresent = true
+        c.holdBack(start: held.start, size: held.size)
+        let dax = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(held.size), alignment: 4096)
+        defer { dax.deallocate() }
+        c.daxMemory["/dev/dax0.0"] = dax
+        c.failing["kexec_load"] = 22
+        _ = runAgent(c)
+        XCTAssertEqual(try ImageReader(source: c.devices["/dev/vdb"]!).header.state, .valid, "not consumed")
+        XCTAssertFalse(c.events.contains("jump"))
+        let unmapped = c.events.firstIndex(of: "munmap /dev/dax0.0")
+        XCTAssertNotNil(unmapped, "\(c.events)")
+        XCTAssertTrue(c.writes.contains { $0 == ("/sys/bus/dax/drivers/kmem/new_id", "dax0.0") }, "handed to kmem: \(c.writes)")
+        XCTAssertTrue(c.logs.contains { $0.hasPrefix("decision: boot normally") }, "\(c.logs)")
     }
 
     /// Plays restore-stub.c on the segment: params at the page after the

@@ -183,6 +183,17 @@ public final class FakeSystem: BootSystem {
         try check("open /dev/mem")
         return physicalMemory
     }
+    /// Device-dax devices' memory by path: what `mapDevice` maps (the
+    /// tests read what the agent put in place there).
+    public var daxMemory: [String: UnsafeMutableRawBufferPointer] = [:]
+    public func mapDevice(_ path: String, bytes: UInt64) throws -> MappedMemory {
+        try check("mmap \(path)")
+        guard let memory = daxMemory[path], UInt64(memory.count) >= bytes else { throw SystemError("mmap", path: path, errno: 22) }
+        events.append("mmap \(path)")
+        return MappedMemory(memory: UnsafeMutableRawBufferPointer(rebasing: memory[0..<Int(bytes)])) { [weak self] _ in
+            self?.events.append("munmap \(path)")
+        }
+    }
     public func kexecUnload() {
         events.append("unload")
         files["/sys/kernel/kexec_loaded"] = "0\n"

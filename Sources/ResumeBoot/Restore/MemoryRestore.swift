@@ -34,54 +34,75 @@ struct MemoryRestore: RestorePath {
     mutating func prepare() throws(BootReason) {
         let h = reader.header
         try checkSameMachineAndKernel(h)
-        // The segment may land in memory held back at boot, and kexec_load's
-        // half-of-RAM limit counts online memory: bring it all online first.
-        if let result = try? MemoryHotplug.onlineEverything(system, cmdline: try? system.readText("/proc/cmdline")),
+        let ranges = PageMap.ranges(of: h)
+        guard h.entries.count >= 2, h.entries[0].type == .pageMap, ranges.count == h.entries.count - 1 else {
+            throw BootReason(.imageInvalid, "kernel A's image has no page map followed by its pages entries")
+        }
+        // Confined (memmap= held memory back): A's pages there are written in
+        // place through device-dax, and the held-back memory stays offline.
+        // Otherwise the segment may land in memory held back at boot (a
+        // DIMM), and kexec_load's half-of-RAM limit counts online memory:
+        // bring it all online first.
+        let heldBack = Self.mapHeldBack(system, over: ranges)
+        if heldBack.isEmpty, let result = try? MemoryHotplug.onlineEverything(system, cmdline: try? system.readText("/proc/cmdline")),
            !result.onlined.isEmpty {
             system.log("memory: \(result.onlined.count) blocks onlined for kernel A's image (\(result.layout.onlineMiB) MiB online)")
         }
         let totalRAM = ((try? system.readText("/proc/meminfo")).flatMap { ProcFields.number("MemTotal", in: $0) } ?? 0) * 1024
-        let ranges = PageMap.ranges(of: h)
         let mapEnd = ranges.map(\.end).max() ?? 0
         guard mapEnd <= Self.maxMappedBytes, totalRAM > 0, h.entries[0].rawSize <= totalRAM / 64 else {
             throw BootReason(.otherMemory, "kernel A's RAM ends at \(hexAddress(mapEnd)), beyond what this machine and the restore stub handle")
         }
-        let map: PageMap
+        let plan: RestorePlan
         do {
-            map = try PageMap(ranges: ranges, bits: try reader.readEntry(0, limit: h.entries[0].rawSize))
+            let map = try PageMap(ranges: ranges, bits: try reader.readEntry(0, limit: h.entries[0].rawSize))
             try map.check(against: h)
+            plan = try RestorePlan(map: map, chunkPages: Self.chunkPages(h), heldBack: heldBack.map(\.range))
         } catch {
             throw BootReason(error, otherwise: .imageInvalid)
         }
-        let layout = SegmentLayout(header: h, stubBytes: UInt64(RestoreStubCode.bytes.count))
-        guard layout.total <= totalRAM / 2 else {
-            throw BootReason(.loadFailed, "kernel A's image needs a \(sizeText(layout.total)) kexec segment; kexec_load stages at most half of the \(sizeText(totalRAM)) online")
-        }
-        let ram = IOMem.parse((try? system.readText(IOMem.path)) ?? "").filter { $0.depth == 0 && $0.name == "System RAM" }.map(\.range)
-        guard let base = Self.place(layout.total, ram: ram, savedByA: map) else {
-            throw BootReason(.loadFailed, "no \(sizeText(layout.total)) run of this kernel's RAM is free in kernel A for the restore stub")
-        }
-        let mapLimit = (max(mapEnd, base + layout.total) + (1 << 30) - 1) & ~((1 << 30) - 1)
-        let buffer = ScratchBuffer(count: Int(layout.total))
-        buffer.memory.initializeMemory(as: UInt8.self, repeating: 0)
-        RestoreStubCode.bytes.withUnsafeBytes { buffer.memory.copyMemory(from: $0) }
-        map.bits.withUnsafeBytes {
-            UnsafeMutableRawBufferPointer(rebasing: buffer.memory[Int(layout.mapOffset)...]).copyMemory(from: $0)
-        }
-        var chunk = 0
+        // The stub's chunks: their stored sizes from the (checked) table;
+        // a split chunk goes to the stub uncompressed.
+        var stubData: UInt64 = 0
+        var stubChunkCount: UInt64 = 0
         do {
-            let data = UnsafeMutableRawBufferPointer(rebasing: buffer.memory[Int(layout.dataOffset)..<Int(layout.dataOffset + h.storedTotal - h.entries[0].storedSize)])
-            try reader.loadStoredChunks(entries: 1..<h.entries.count, into: data, pool: WorkerPool(threads: WorkerPool.onlineCPUs)) { _, stored, raw in
-                let at = Int(layout.chunksOffset) + chunk * 8
-                buffer.memory.storeBytes(of: stored.littleEndian, toByteOffset: at, as: UInt32.self)
-                buffer.memory.storeBytes(of: raw.littleEndian, toByteOffset: at + 4, as: UInt32.self)
-                chunk += 1
+            try reader.forEachDescriptor(from: h.entries[1].firstChunk, count: h.chunkCount - h.entries[1].firstChunk) { index, d, _ in
+                let c = plan.chunks[Int(index - h.entries[1].firstChunk)]
+                guard c.stubPages > 0 else { return }
+                stubChunkCount += 1
+                stubData += c.route == .stub ? UInt64(d.storedSize) : UInt64(c.stubPages) * ImageHeader.pageSize
             }
         } catch {
             throw BootReason(error, otherwise: .deviceUnreadable)
         }
-        layout.writeParameters(into: buffer.memory, header: h, ranges: ranges, mapLimit: mapLimit)
-        system.log("kernel A's image: \(map.savedPages) of \(map.totalPages) pages saved, \(sizeText(h.storedTotal)) stored; restore stub segment \(sizeText(layout.total)) at \(hexAddress(base)), A's re-entry point \(hexAddress(h.entryAddress))")
+        let layout = SegmentLayout(stubBytes: UInt64(RestoreStubCode.bytes.count), mapBytes: h.entries[0].rawSize,
+                                   chunkCount: stubChunkCount, dataBytes: stubData, chunkSize: UInt64(h.chunkSize))
+        guard layout.total <= totalRAM / 2 else {
+            throw BootReason(.loadFailed, "kernel A's image needs a \(sizeText(layout.total)) kexec segment; kexec_load stages at most half of the \(sizeText(totalRAM)) online")
+        }
+        let ram = IOMem.parse((try? system.readText(IOMem.path)) ?? "").filter { $0.depth == 0 && $0.name == "System RAM" }.map(\.range)
+        guard let base = Self.place(layout.total, ram: ram, savedByA: plan.stubMap) else {
+            throw BootReason(.loadFailed, "no \(sizeText(layout.total)) run of this kernel's RAM is free in kernel A for the restore stub")
+        }
+        let mapLimit = (max(mapEnd, base + layout.total) + (1 << 30) - 1) & ~((1 << 30) - 1)
+        let buffer = ScratchBuffer(count: Int(layout.total))
+        RestoreStubCode.bytes.withUnsafeBytes { buffer.memory.copyMemory(from: $0) }
+        plan.stubMap.bits.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(rebasing: buffer.memory[Int(layout.mapOffset)...]).copyMemory(from: $0)
+        }
+        let start = system.monotonicMilliseconds()
+        let cpus = WorkerPool.onlineCPUs
+        do {
+            try place(plan, heldBack: heldBack, layout: layout, into: buffer.memory, pool: WorkerPool(threads: cpus))
+        } catch {
+            throw BootReason(error, otherwise: .deviceUnreadable)
+        }
+        layout.writeParameters(into: buffer.memory, entry: h.entryAddress, ranges: ranges, chunks: plan.stubChunks, mapLimit: mapLimit)
+        let ms = system.monotonicMilliseconds() - start
+        let where_ = heldBack.map { "\($0.name) \($0.range)" }.joined(separator: ", ")
+        system.log("kernel A's image: \(plan.map.savedPages) of \(plan.map.totalPages) pages saved, \(sizeText(h.storedTotal)) stored; "
+            + "\(plan.inPlacePages) pages put in place through dax\(heldBack.isEmpty ? " (no held-back memory)" : " (\(where_))") and \(plan.stubPages) left to the restore stub, "
+            + "in \(ms) ms on \(cpus) CPU\(cpus == 1 ? "" : "s"); stub segment \(sizeText(layout.total)) at \(hexAddress(base)), A's re-entry point \(hexAddress(h.entryAddress))")
         let segments = [KexecSegment(buffer: UnsafeRawBufferPointer(buffer.memory), memory: base, memorySize: layout.total)]
         do {
             try system.kexecLoad(entry: base, segments: segments)
@@ -89,6 +110,90 @@ struct MemoryRestore: RestorePath {
             throw BootReason(.loadFailed, KexecPolicy.explain(call: "kexec_load", errno: SystemError("kexec_load", path: nil, error).errno))
         }
         segment = buffer
+    }
+
+    /// Held-back memory C can write A's pages into: each device-dax device
+    /// of a `memmap=` range, still bound to device_dax (not yet kmem's),
+    /// that holds some of A's ranges, mapped whole. A device that cannot be
+    /// mapped is left out (its pages go to the stub, and it is onlined if
+    /// the boot goes on).
+    struct HeldBackRegion {
+        var name: String
+        var range: PhysicalRange
+        var mapping: MappedMemory
+    }
+
+    static func mapHeldBack(_ system: BootSystem, over ranges: [PageMap.Range]) -> [HeldBackRegion] {
+        let cmdline = try? system.readText("/proc/cmdline")
+        guard !MemmapParameter.heldBack(KernelCommandLine(cmdline ?? "")).isEmpty else { return [] }
+        // dax_hmem makes the devices (a module on Debian's kernels).
+        for failure in HeldBackMemory.loadModules(system) { system.log("memory: \(failure)") }
+        let survey = HeldBackMemory.survey(system, cmdline: cmdline)
+        var out: [HeldBackRegion] = []
+        for region in survey.regions {
+            guard let device = region.device, device.driver == "device_dax",
+                  ranges.contains(where: { device.range.overlaps(PhysicalRange(start: $0.start, size: $0.end - $0.start)) }) else { continue }
+            do {
+                out.append(HeldBackRegion(name: device.name, range: device.range,
+                                          mapping: try system.mapDevice("/dev/\(device.name)", bytes: device.range.size)))
+            } catch {
+                system.log("cannot map \(device.name) (\(device.range)) to put kernel A's pages there: \(error); the restore stub writes them")
+            }
+        }
+        return out
+    }
+
+    /// The pages of each chunk of each `pages` entry.
+    static func chunkPages(_ h: ImageHeader) -> [[UInt32]] {
+        h.entries.dropFirst().map { e in
+            (0..<e.chunkCount).map { i in UInt32(min(UInt64(h.chunkSize), e.rawSize - i * UInt64(h.chunkSize)) / ImageHeader.pageSize) }
+        }
+    }
+
+    /// Every chunk of A's pages, once, on every CPU: decoded (and checked)
+    /// straight into held-back memory, or checked and handed to the stub
+    /// as stored, or, split, decoded once and shared between the two.
+    func place(_ plan: RestorePlan, heldBack: [HeldBackRegion], layout: SegmentLayout,
+               into segment: UnsafeMutableRawBufferPointer, pool: WorkerPool) throws {
+        let h = reader.header, hash = h.chunkHash, firstChunk = h.entries[1].firstChunk
+        let page = Int(ImageHeader.pageSize)
+        // Where each chunk's stub bytes go, given in chunk order as the table streams past.
+        let dataAt = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(plan.chunks.count, 1))
+        defer { dataAt.deallocate() }
+        var cursor = Int(layout.dataOffset), slot = 0
+        let regions = heldBack.map { ($0.range, $0.mapping.memory) }
+        try reader.forEachStoredChunk(entries: 1..<h.entries.count, pool: pool, queued: { index, d in
+            let c = plan.chunks[Int(index - firstChunk)]
+            guard c.stubPages > 0 else { return }
+            let stored = c.route == .stub ? UInt32(d.storedSize) : c.stubPages * UInt32(page)
+            let raw = c.route == .stub ? d.rawSize : stored
+            segment.storeBytes(of: stored.littleEndian, toByteOffset: Int(layout.chunksOffset) + slot * 8, as: UInt32.self)
+            segment.storeBytes(of: raw.littleEndian, toByteOffset: Int(layout.chunksOffset) + slot * 8 + 4, as: UInt32.self)
+            dataAt[Int(index - firstChunk)] = cursor
+            cursor += Int(stored)
+            slot += 1
+        }, work: { index, d, stored, scratch in
+            let c = Int(index - firstChunk), chunk = plan.chunks[c]
+            if chunk.route == .stub {
+                if let failure = ImageReader<AnySource>.checkStored(stored, d, index: index, hash: hash) { return failure }
+                UnsafeMutableRawBufferPointer(rebasing: segment[dataAt[c]..<(dataAt[c] + stored.count)]).copyMemory(from: stored)
+                return nil
+            }
+            let raw = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<Int(d.rawSize)])
+            if let failure = ImageReader<AnySource>.checkAndDecode(stored, d, index: index, hash: hash, into: raw) { return failure }
+            var toStub = chunk.stubPages > 0 ? dataAt[c] : 0
+            plan.forEachPage(of: c, count: d.rawSize / UInt32(page)) { j, address in
+                let source = UnsafeRawBufferPointer(rebasing: raw[(j * page)..<((j + 1) * page)])
+                if let (range, memory) = regions.first(where: { address >= $0.0.start && address < $0.0.end }) {
+                    let at = Int(address - range.start)
+                    UnsafeMutableRawBufferPointer(rebasing: memory[at..<(at + page)]).copyMemory(from: source)
+                } else {
+                    UnsafeMutableRawBufferPointer(rebasing: segment[toStub..<(toStub + page)]).copyMemory(from: source)
+                    toStub += page
+                }
+            }
+            return nil
+        })
     }
 
     /// Only the very kernel and machine A ran on: the same release and
@@ -143,27 +248,29 @@ struct MemoryRestore: RestorePath {
 struct SegmentLayout {
     let paramsOffset: UInt64, mapOffset: UInt64, chunksOffset: UInt64, dataOffset: UInt64
     let scratchOffset: UInt64, scratchBytes: UInt64, total: UInt64
-    let chunkCount: UInt64
+    let chunkCount: UInt64, dataBytes: UInt64, chunkSize: UInt64
 
-    init(header h: ImageHeader, stubBytes: UInt64) {
+    init(stubBytes: UInt64, mapBytes: UInt64, chunkCount: UInt64, dataBytes: UInt64, chunkSize: UInt64) {
         func pageUp(_ v: UInt64) -> UInt64 { (v + 4095) & ~4095 }
-        let mapBytes = h.entries[0].rawSize
-        chunkCount = h.entries.dropFirst().reduce(0) { $0 + $1.chunkCount }
+        self.chunkCount = chunkCount
+        self.dataBytes = dataBytes
+        self.chunkSize = chunkSize
         paramsOffset = pageUp(stubBytes)
         mapOffset = paramsOffset + 4096
         chunksOffset = pageUp(mapOffset + mapBytes)
         dataOffset = pageUp(chunksOffset + chunkCount * 8)
-        scratchOffset = pageUp(dataOffset + h.storedTotal - h.entries[0].storedSize)
+        scratchOffset = pageUp(dataOffset + dataBytes)
         // Stack, page tables for up to 64 GiB (PML4, PDPT, 64 PDs), one chunk's decode buffer.
-        scratchBytes = MemoryRestore.stackBytes + (2 + 64) * 4096 + UInt64(h.chunkSize)
+        scratchBytes = MemoryRestore.stackBytes + (2 + 64) * 4096 + chunkSize
         total = scratchOffset + scratchBytes
     }
 
-    func writeParameters(into memory: UnsafeMutableRawBufferPointer, header h: ImageHeader, ranges: [PageMap.Range], mapLimit: UInt64) {
+    /// `chunks[r]`: the stub's chunks of range `r`.
+    func writeParameters(into memory: UnsafeMutableRawBufferPointer, entry: UInt64, ranges: [PageMap.Range], chunks: [UInt64], mapLimit: UInt64) {
         let p = Int(paramsOffset)
         func put(_ at: Int, _ v: UInt64) { memory.storeBytes(of: v.littleEndian, toByteOffset: p + at, as: UInt64.self) }
         put(0x00, 0x3130_4255_5453_5246) // "FRSTUB01"
-        put(0x08, h.entryAddress)
+        put(0x08, entry)
         put(0x10, mapLimit)
         put(0x18, scratchOffset)
         put(0x20, scratchBytes)
@@ -171,13 +278,13 @@ struct SegmentLayout {
         put(0x30, chunksOffset)
         put(0x38, chunkCount)
         put(0x40, dataOffset)
-        put(0x48, h.storedTotal - h.entries[0].storedSize)
-        put(0x50, UInt64(h.chunkSize))
+        put(0x48, dataBytes)
+        put(0x50, chunkSize)
         put(0x58, UInt64(ranges.count))
-        for (i, (r, e)) in zip(ranges, h.entries.dropFirst()).enumerated() {
+        for (i, (r, n)) in zip(ranges, chunks).enumerated() {
             put(0x60 + i * 24, r.start)
             put(0x68 + i * 24, r.pages)
-            put(0x70 + i * 24, e.chunkCount)
+            put(0x70 + i * 24, n)
         }
         put(0x1C8, 0)
         put(0x1D0, total)

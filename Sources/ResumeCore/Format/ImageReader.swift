@@ -197,7 +197,7 @@ public struct ImageReader<Source: ImageSource> {
 
     /// Streams table rows [from, from+count) in fixed blocks; also checks
     /// that chunks are contiguous from the payload's start.
-    func forEachDescriptor(from: UInt64 = 0, count: UInt64? = nil,
+    public func forEachDescriptor(from: UInt64 = 0, count: UInt64? = nil,
                            _ body: (UInt64, ChunkDescriptor, UnsafeRawBufferPointer) throws -> Void) throws {
         let total = count ?? header.chunkCount
         let perBlock = UInt64(Self.descriptorsPerBlock)

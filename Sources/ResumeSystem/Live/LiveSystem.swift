@@ -125,6 +125,15 @@ public final class LiveSystem: BootSystem {
 
     public func openPhysicalMemory() throws -> any ImageSource { try DeviceFile(path: "/dev/mem") }
 
+    public func mapDevice(_ path: String, bytes: UInt64) throws -> MappedMemory {
+        let fd = try retryingEINTR("open", path: path) { open(path, O_RDWR | O_CLOEXEC) }
+        defer { close(fd) }
+        guard let base = mmap(nil, Int(bytes), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
+            throw SystemError("mmap", path: path, errno: errno)
+        }
+        return MappedMemory(memory: UnsafeMutableRawBufferPointer(start: base, count: Int(bytes))) { munmap($0.baseAddress, $0.count) }
+    }
+
     public func kexecJump() -> Error { Kexec.jump() }
     public func kexecJumpAndReturn() throws { try Kexec.jumpAndReturn() }
 

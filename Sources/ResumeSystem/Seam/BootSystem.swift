@@ -57,6 +57,11 @@ public protocol BootSystem: AnyObject {
     /// the kernel that jumped to it).
     func openPhysicalMemory() throws -> any ImageSource
 
+    /// open(2) O_RDWR and mmap(2) MAP_SHARED of the first `bytes` of a
+    /// device-dax device (`/dev/daxX.Y`): its physical memory, written in
+    /// place (the boot kernel puts kernel A's pages there while it runs).
+    func mapDevice(_ path: String, bytes: UInt64) throws -> MappedMemory
+
     /// open(/dev/snapshot, O_WRONLY), to restore a snapshot image.
     func openSnapshotForRestore() throws -> any SnapshotRestoring
 
@@ -68,6 +73,17 @@ public protocol BootSystem: AnyObject {
 
     /// After `seconds`, give up: log it and exit with `ExitStatus.watchdog` (0 disarms).
     func armWatchdog(seconds: UInt32)
+}
+
+/// Memory mapped from a device; munmap(2) when the last reference goes.
+public final class MappedMemory {
+    public let memory: UnsafeMutableRawBufferPointer
+    private let unmap: (UnsafeMutableRawBufferPointer) -> Void
+    public init(memory: UnsafeMutableRawBufferPointer, unmap: @escaping (UnsafeMutableRawBufferPointer) -> Void) {
+        self.memory = memory
+        self.unmap = unmap
+    }
+    deinit { unmap(memory) }
 }
 
 /// Where decoded kernel and initrd bytes go before kexec_file_load.
