@@ -131,8 +131,14 @@ struct MemoryRestore: RestorePath {
         let survey = HeldBackMemory.survey(system, cmdline: cmdline)
         var out: [HeldBackRegion] = []
         for region in survey.regions {
-            guard let device = region.device, device.driver == "device_dax",
-                  ranges.contains(where: { device.range.overlaps(PhysicalRange(start: $0.start, size: $0.end - $0.start)) }) else { continue }
+            guard ranges.contains(where: { region.range.overlaps(PhysicalRange(start: $0.start, size: $0.end - $0.start)) }) else { continue }
+            // A kernel with kmem built in binds it at boot: the device is
+            // then kmem's, and A's pages there go through the stub.
+            let now = region.device
+            guard let device = now, device.driver == "device_dax" else {
+                system.log("held-back \(region.range) holds some of kernel A's pages but is not a device-dax device bound to device_dax (\(now.map { "\($0.name): driver \($0.driver ?? "none")" } ?? "no dax device")); the restore stub writes them")
+                continue
+            }
             do {
                 out.append(HeldBackRegion(name: device.name, range: device.range,
                                           mapping: try system.mapDevice("/dev/\(device.name)", bytes: device.range.size)))
