@@ -99,9 +99,9 @@ struct MemoryRestore: RestorePath {
         }
         layout.writeParameters(into: buffer.memory, entry: h.entryAddress, ranges: ranges, chunks: plan.stubChunks, mapLimit: mapLimit)
         let ms = system.monotonicMilliseconds() - start
-        let where_ = heldBack.map { "\($0.name) \($0.range)" }.joined(separator: ", ")
+        let devices = heldBack.map { "\($0.name) \($0.range)" }.joined(separator: ", ")
         system.log("kernel A's image: \(plan.map.savedPages) of \(plan.map.totalPages) pages saved, \(sizeText(h.storedTotal)) stored; "
-            + "\(plan.inPlacePages) pages put in place through dax\(heldBack.isEmpty ? " (no held-back memory)" : " (\(where_))") and \(plan.stubPages) left to the restore stub, "
+            + "\(plan.inPlacePages) pages put in place through dax\(heldBack.isEmpty ? " (no device-dax memory mapped)" : " (\(devices))") and \(plan.stubPages) left to the restore stub, "
             + "in \(ms) ms on \(cpus) CPU\(cpus == 1 ? "" : "s"); stub segment \(sizeText(layout.total)) at \(hexAddress(base)), A's re-entry point \(hexAddress(h.entryAddress))")
         let segments = [KexecSegment(buffer: UnsafeRawBufferPointer(buffer.memory), memory: base, memorySize: layout.total)]
         do {
