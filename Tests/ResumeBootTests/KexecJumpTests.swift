@@ -224,20 +224,28 @@ final class KexecJumpTests: XCTestCase {
         }
     }
 
-    func testConfinedBootKernelPutsHeldBackPagesInPlaceAndLeavesOnlyItsOwnToTheStub() throws {
-        let (b, image) = try savedImage()
-        let c = bootKernel(image: image)
-        // C runs below 0x290000; the rest is held back (not a chunk
-        // boundary: one chunk is split between C and the stub).
-        let held = PhysicalRange(start: 0x29_0000, size: 0x80_0000 - 0x29_0000)
-        c.files["/proc/cmdline"] = "console=ttyS0 resume=/dev/vdb memmap=5568K%2624K-1+0xefffffff"
+    /// C confined: `held` soft reserved by `memmap=` (SIZE%START), its dax
+    /// device bound to device_dax with (zeroed) memory the test owns.
+    func confinedBootKernel(image: [UInt8], held: PhysicalRange, memmap: String,
+                            blockSize: UInt64 = 64 << 20) -> (FakeSystem, UnsafeMutableRawBufferPointer) {
+        let c = bootKernel(image: image, blockSize: blockSize)
+        c.files["/proc/cmdline"] = "console=ttyS0 resume=/dev/vdb memmap=\(memmap)-1+0xefffffff"
         c.bootRAM = [(0, 0xa_0000), (0x10_0000, held.start - 0x10_0000), (held.end, (64 << 20) - held.end)]
         c.daxDevicesPresent = true
         c.holdBack(start: held.start, size: held.size)
         let dax = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(held.size), alignment: 4096)
-        defer { dax.deallocate() }
         dax.initializeMemory(as: UInt8.self, repeating: 0)
         c.daxMemory["/dev/dax0.0"] = dax
+        return (c, dax)
+    }
+
+    func testConfinedBootKernelPutsHeldBackPagesInPlaceAndLeavesOnlyItsOwnToTheStub() throws {
+        let (b, image) = try savedImage()
+        // C runs below 0x290000; the rest is held back (not a chunk
+        // boundary: one chunk is split between C and the stub).
+        let held = PhysicalRange(start: 0x29_0000, size: 0x80_0000 - 0x29_0000)
+        let (c, dax) = confinedBootKernel(image: image, held: held, memmap: "5568K%2624K")
+        defer { dax.deallocate() }
         _ = runAgent(c)
         XCTAssertEqual(c.events.filter { $0.hasPrefix("jump") }, ["jump"], "\(c.events) \(c.logs)")
         XCTAssertTrue(c.events.contains("munmap /dev/dax0.0"), "\(c.events)")
@@ -266,15 +274,10 @@ final class KexecJumpTests: XCTestCase {
 
     func testAFailureAfterPagesWentInPlaceIsANormalBootWithHeldBackMemoryOnline() throws {
         let (_, image) = try savedImage()
-        let c = bootKernel(image: image, blockSize: 1 << 20)
-        let held = PhysicalRange(start: 0x40_0000, size: 0x40_0000)
-        c.files["/proc/cmdline"] = "console=ttyS0 resume=/dev/vdb memmap=4M%4M-1+0xefffffff"
-        c.bootRAM = [(0, 0xa_0000), (0x10_0000, held.start - 0x10_0000), (held.end, (64 << 20) - held.end)]
-        c.daxDevicesPresent = true
-        c.holdBack(start: held.start, size: held.size)
-        let dax = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(held.size), alignment: 4096)
+        // Whole (1 MiB) memory blocks, so that kmem takes it on the normal boot.
+        let (c, dax) = confinedBootKernel(image: image, held: PhysicalRange(start: 0x40_0000, size: 0x40_0000),
+                                          memmap: "4M%4M", blockSize: 1 << 20)
         defer { dax.deallocate() }
-        c.daxMemory["/dev/dax0.0"] = dax
         c.failing["kexec_load"] = 22
         _ = runAgent(c)
         XCTAssertEqual(try ImageReader(source: c.devices["/dev/vdb"]!).header.state, .valid, "not consumed")
