@@ -226,13 +226,14 @@ final class KexecJumpTests: XCTestCase {
 
     /// C confined: `held` soft reserved by `memmap=` (SIZE%START), its dax
     /// device bound to device_dax with (zeroed) memory the test owns.
-    func confinedBootKernel(image: [UInt8], held: PhysicalRange, memmap: String,
-                            blockSize: UInt64 = 64 << 20) -> (FakeSystem, UnsafeMutableRawBufferPointer) {
+    func confinedBootKernel(image: [UInt8], held: PhysicalRange, memmap: String, blockSize: UInt64 = 64 << 20,
+                            driver: String = "device_dax", hotRemove: Bool = true) -> (FakeSystem, UnsafeMutableRawBufferPointer) {
         let c = bootKernel(image: image, blockSize: blockSize)
         c.files["/proc/cmdline"] = "console=ttyS0 resume=/dev/vdb memmap=\(memmap)-1+0xefffffff"
         c.bootRAM = [(0, 0xa_0000), (0x10_0000, held.start - 0x10_0000), (held.end, (64 << 20) - held.end)]
         c.daxDevicesPresent = true
-        c.holdBack(start: held.start, size: held.size)
+        c.memoryHotRemove = hotRemove
+        c.holdBack(start: held.start, size: held.size, driver: driver)
         let dax = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(held.size), alignment: 4096)
         dax.initializeMemory(as: UInt8.self, repeating: 0)
         c.daxMemory["/dev/dax0.0"] = dax
@@ -240,16 +241,45 @@ final class KexecJumpTests: XCTestCase {
     }
 
     func testConfinedBootKernelPutsHeldBackPagesInPlaceAndLeavesOnlyItsOwnToTheStub() throws {
+        let c = try assertConfinedRestore(driver: "device_dax")
+        XCTAssertFalse(c.writes.contains { $0.0.hasPrefix("/sys/bus/dax") }, "\(c.writes)")
+    }
+
+    /// A kernel with kmem built in gives it the device at boot, its blocks offline.
+    func testConfinedBootKernelTakesTheDeviceBackFromKmemBuiltIn() throws {
+        let c = try assertConfinedRestore(driver: "kmem")
+        XCTAssertEqual(c.writes.filter { $0.0.hasPrefix("/sys/bus/dax") }.map(\.0),
+                       ["/sys/bus/dax/drivers/kmem/unbind", "/sys/bus/dax/drivers/device_dax/new_id"])
+        XCTAssertTrue(c.logs.contains("memory: dax0.0 taken back from kmem for device_dax (its blocks were offline), to put kernel A's pages there"), "\(c.logs)")
+    }
+
+    /// Without hot-remove kmem would keep the range reserved: the device is left to it.
+    func testKmemThatCannotRemoveMemoryKeepsTheDeviceAndTheStubWritesEveryPage() throws {
+        let (_, image) = try savedImage()
+        let (c, dax) = confinedBootKernel(image: image, held: PhysicalRange(start: 0x40_0000, size: 0x40_0000),
+                                          memmap: "4M%4M", blockSize: 1 << 20, driver: "kmem", hotRemove: false)
+        defer { dax.deallocate() }
+        _ = runAgent(c)
+        XCTAssertEqual(c.events.filter { $0.hasPrefix("jump") }, ["jump"], "\(c.events) \(c.logs)")
+        XCTAssertFalse(c.writes.contains { $0.0.hasSuffix("/unbind") }, "left to kmem: \(c.writes)")
+        XCTAssertFalse(c.events.contains { $0.hasPrefix("mmap") }, "\(c.events)")
+        XCTAssertTrue(c.logs.contains("memory: dax0.0 (0x400000-0x7fffff) is kmem's and this kernel cannot remove its memory4 (no CONFIG_MEMORY_HOTREMOVE), so it cannot be given back; the restore stub writes kernel A's pages there"), "\(c.logs)")
+        XCTAssertTrue(c.logs.contains { $0.contains(" 0 pages put in place through dax (no device-dax memory mapped)") }, "\(c.logs)")
+    }
+
+    /// Restores the saved image on a C confined below 0x290000 with the
+    /// held-back device bound to `driver`, and checks every page of A.
+    func assertConfinedRestore(driver: String, file: StaticString = #filePath, line: UInt = #line) throws -> FakeSystem {
         let (b, image) = try savedImage()
         // C runs below 0x290000; the rest is held back (not a chunk
         // boundary: one chunk is split between C and the stub).
         let held = PhysicalRange(start: 0x29_0000, size: 0x80_0000 - 0x29_0000)
-        let (c, dax) = confinedBootKernel(image: image, held: held, memmap: "5568K%2624K")
+        let (c, dax) = confinedBootKernel(image: image, held: held, memmap: "5568K%2624K", driver: driver)
         defer { dax.deallocate() }
         _ = runAgent(c)
         XCTAssertEqual(c.events.filter { $0.hasPrefix("jump") }, ["jump"], "\(c.events) \(c.logs)")
         XCTAssertTrue(c.events.contains("munmap /dev/dax0.0"), "\(c.events)")
-        XCTAssertFalse(c.writes.contains { $0.0.hasSuffix("/state") || $0.0.hasSuffix("/new_id") }, "held-back memory stays offline: \(c.writes)")
+        XCTAssertFalse(c.writes.contains { $0.0.hasSuffix("/state") || $0.0.hasSuffix("/kmem/new_id") }, "held-back memory stays offline: \(c.writes)")
         let (base, segment, _) = try XCTUnwrap(c.loadedSegments.first)
         let restored = try playStub(segment: segment, base: base)
         var inPlace = 0, byStub = 0
@@ -270,6 +300,7 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertEqual(UInt64(inPlace + byStub), KernelA.savedPages)
         XCTAssertTrue(inPlace > 0 && byStub > 0)
         XCTAssertTrue(c.logs.contains { $0.contains("\(inPlace) pages put in place through dax (dax0.0") && $0.contains("and \(byStub) left to the restore stub") }, "\(c.logs)")
+        return c
     }
 
     func testAFailureAfterPagesWentInPlaceIsANormalBootWithHeldBackMemoryOnline() throws {

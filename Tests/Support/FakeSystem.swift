@@ -245,6 +245,7 @@ public final class FakeSystem: BootSystem {
     /// bound when the device appears ("device_dax" as udev does it).
     public func holdBack(start: UInt64, size: UInt64, node: Int? = 0, driver: String? = "device_dax") {
         heldBack.append(("dax\(heldBack.count).0", start, size, node, driver))
+        if driver == "kmem" { addKmemBlocks(heldBack.count - 1) }
         files[Self.modulesDep] = "kernel/drivers/dax/hmem/dax_hmem.ko:\nkernel/drivers/dax/device_dax.ko:\nkernel/drivers/dax/kmem.ko:\n"
         refresh()
     }
@@ -287,9 +288,26 @@ public final class FakeSystem: BootSystem {
     /// The bus's files, as writes reach them.
     func daxWrite(_ path: String, _ text: String) throws {
         guard let i = heldBack.firstIndex(where: { $0.name == text }) else { throw SystemError("write", path: path, errno: 19) }
+        let first = Int(heldBack[i].start / blockSize), count = Int(heldBack[i].size / blockSize)
         if path.hasSuffix("/device_dax/unbind") {
             guard heldBack[i].driver == "device_dax" else { throw SystemError("write", path: path, errno: 19) }
             heldBack[i].driver = nil
+        } else if path.hasSuffix("/kmem/unbind") {
+            // kmem removes its (offline) blocks; without hot-remove
+            // (`memoryHotRemove` false) the range stays reserved.
+            guard heldBack[i].driver == "kmem" else { throw SystemError("write", path: path, errno: 19) }
+            heldBack[i].driver = nil
+            if memoryHotRemove {
+                for b in first..<(first + count) {
+                    files["/sys/devices/system/memory/memory\(b)/state"] = nil
+                    files["/sys/devices/system/memory/memory\(b)/removable"] = nil
+                }
+            } else {
+                pinnedByKmem.insert(heldBack[i].name)
+            }
+        } else if path.hasSuffix("/device_dax/new_id") {
+            // device_dax's probe fails (EBUSY) on a range kmem still holds.
+            if heldBack[i].driver == nil, !pinnedByKmem.contains(heldBack[i].name) { heldBack[i].driver = "device_dax" }
         } else if path.hasSuffix("/kmem/new_id") {
             // The driver's directory is there only once kmem is loaded.
             guard exists("/sys/module/kmem") else { throw SystemError("open", path: path, errno: 2) }
@@ -297,11 +315,23 @@ public final class FakeSystem: BootSystem {
             // and kmem's probe fails (quietly for the writer) without a node.
             if heldBack[i].driver == nil, heldBack[i].node != nil {
                 heldBack[i].driver = "kmem"
-                let first = Int(heldBack[i].start / blockSize), count = Int(heldBack[i].size / blockSize)
-                for b in first..<(first + count) { files["/sys/devices/system/memory/memory\(b)/state"] = "offline\n" }
+                addKmemBlocks(i)
             }
         }
         refresh()
+    }
+
+    /// The kernel has CONFIG_MEMORY_HOTREMOVE (memory blocks say removable).
+    public var memoryHotRemove = true
+    var pinnedByKmem: Set<String> = []
+
+    /// kmem's probe: the range's blocks, offline.
+    func addKmemBlocks(_ i: Int) {
+        let first = Int(heldBack[i].start / blockSize), count = Int(heldBack[i].size / blockSize)
+        for b in first..<(first + count) {
+            files["/sys/devices/system/memory/memory\(b)/state"] = "offline\n"
+            files["/sys/devices/system/memory/memory\(b)/removable"] = memoryHotRemove ? "1\n" : "0\n"
+        }
     }
 
     public func loadModule(path: String, compressed: Bool) throws {

@@ -167,6 +167,46 @@ public struct HeldBackMemory: Sendable {
         }
     }
 
+    /// A device kmem took at boot (a kernel with kmem built in binds each
+    /// held-back device before the agent runs) given back to device_dax,
+    /// so that the agent can map it: what `daxctl reconfigure-device
+    /// --mode=devdax` does, kmem's unbind then device_dax's new_id. Only
+    /// when kmem can give the memory back: every block of the range offline
+    /// (kmem adds them offline; an online block holds this kernel's pages)
+    /// and removable (without CONFIG_MEMORY_HOTREMOVE kmem's unbind keeps
+    /// the range reserved until the next reboot and device_dax cannot bind).
+    /// Returns the device as it is bound now. A refusal before the unbind
+    /// leaves it kmem's; after it, `handToKernel` gives it back to kmem.
+    static func reclaimFromKmem(_ system: BootSystem, _ device: DaxDevice) throws(Refusal) -> DaxDevice {
+        let what = "\(device.name) (\(device.range))"
+        guard let layout = try? MemoryHotplug.read(system) else {
+            throw Refusal("cannot read \(MemoryHotplug.root), so cannot tell that kmem's blocks of \(what) are offline")
+        }
+        let first = Int(device.range.start / layout.blockSize), count = Int(device.range.size / layout.blockSize)
+        let blocks = layout.blocks.filter { $0.index >= first && $0.index < first + count }
+        if let online = blocks.first(where: { !$0.state.hasPrefix("offline") }) {
+            throw Refusal("\(what) is kmem's and its memory\(online.index) is \(online.state), so it cannot be given back")
+        }
+        if let kept = blocks.first(where: { (try? system.readText("\(MemoryHotplug.root)/memory\($0.index)/removable"))?.trimmingWhitespace() != "1" }) {
+            throw Refusal("\(what) is kmem's and this kernel cannot remove its memory\(kept.index) (no CONFIG_MEMORY_HOTREMOVE), so it cannot be given back")
+        }
+        do {
+            try system.writeText("\(DaxDevice.drivers)/kmem/unbind", device.name)
+            try system.writeText("\(DaxDevice.drivers)/device_dax/new_id", device.name)
+        } catch {
+            throw Refusal("could not give \(what) from kmem to device_dax: \(error)")
+        }
+        guard let now = DaxDevice.read(system).first(where: { $0.name == device.name }), now.driver == "device_dax" else {
+            throw Refusal("device_dax did not take \(what) from kmem (see dmesg)")
+        }
+        return now
+    }
+
+    public struct Refusal: Error, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
     /// What a dry run says instead.
     public static func dryRunLines(_ system: BootSystem, cmdline: String?) -> [String] {
         let survey = survey(system, cmdline: cmdline)

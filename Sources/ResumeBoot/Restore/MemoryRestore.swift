@@ -113,8 +113,9 @@ struct MemoryRestore: RestorePath {
     }
 
     /// Held-back memory C can write A's pages into: each device-dax device
-    /// of a `memmap=` range, still bound to device_dax (not yet kmem's),
-    /// that holds some of A's ranges, mapped whole. A device that cannot be
+    /// of a `memmap=` range that holds some of A's ranges, bound to
+    /// device_dax (taken back from kmem if a kernel with kmem built in gave
+    /// it to kmem at boot), mapped whole. A device that cannot be
     /// mapped is left out (its pages go to the stub, and it is onlined if
     /// the boot goes on).
     struct HeldBackRegion {
@@ -132,11 +133,21 @@ struct MemoryRestore: RestorePath {
         var out: [HeldBackRegion] = []
         for region in survey.regions {
             guard ranges.contains(where: { region.range.overlaps(PhysicalRange(start: $0.start, size: $0.end - $0.start)) }) else { continue }
-            // A kernel with kmem built in binds it at boot: the device is
-            // then kmem's, and A's pages there go through the stub.
-            let now = region.device
-            guard let device = now, device.driver == "device_dax" else {
-                system.log("held-back \(region.range) holds some of kernel A's pages but is not a device-dax device bound to device_dax (\(now.map { "\($0.name): driver \($0.driver ?? "none")" } ?? "no dax device")); the restore stub writes them")
+            guard var device = region.device else {
+                system.log("held-back \(region.range) holds some of kernel A's pages but has no device-dax device; the restore stub writes them")
+                continue
+            }
+            if device.driver == "kmem" {
+                do {
+                    device = try HeldBackMemory.reclaimFromKmem(system, device)
+                    system.log("memory: \(device.name) taken back from kmem for device_dax (its blocks were offline), to put kernel A's pages there")
+                } catch {
+                    system.log("memory: \(error); the restore stub writes kernel A's pages there")
+                    continue
+                }
+            }
+            guard device.driver == "device_dax" else {
+                system.log("held-back \(region.range) holds some of kernel A's pages but \(device.name) is bound to \(device.driver ?? "no driver"), not device_dax; the restore stub writes them")
                 continue
             }
             do {
