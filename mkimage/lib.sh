@@ -54,7 +54,7 @@ die()
 }
 
 # qemu_jump_guest LOG MEM KERNEL INITRD DISK APPEND: one QEMU run of the
-# kexec-jump test guests (TCG, one CPU, DISK as /dev/vda, -no-reboot: QEMU
+# kexec-jump test guests (TCG, $JUMP_SMP CPUs, default 2; DISK as /dev/vda; -no-reboot: QEMU
 # ends when the guest reboots or powers off), each serial line prefixed
 # with the host's seconds since QEMU started, into LOG. $TIMEOUT bounds it.
 # $JUMP_DISK2, when set, is a second disk (/dev/vdb).
@@ -65,7 +65,7 @@ qemu_jump_guest()
 	[ -z "${JUMP_DISK2:-}" ] || second=(-drive "file=$JUMP_DISK2,format=raw,if=virtio")
 	# One NUMA node over all of RAM: the ACPI SRAT that kmem needs to
 	# online held-back memory (a confined boot kernel C).
-	timeout "$TIMEOUT" nice qemu-system-x86_64 -accel tcg -smp 1 -m "$mem" -display none \
+	timeout "$TIMEOUT" nice qemu-system-x86_64 -accel tcg -smp "${JUMP_SMP:-2}" -m "$mem" -display none \
 		-object "memory-backend-ram,id=m0,size=$mem" -numa node,nodeid=0,memdev=m0 \
 		-monitor none -serial stdio -no-reboot -kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 nokaslr no_timer_check $append" \

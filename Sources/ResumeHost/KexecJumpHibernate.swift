@@ -123,6 +123,7 @@ public enum KexecJumpHibernate {
         }
         var b = KexecJumpLayout.BCommandLine(window: window, firmware: firmware, iomem: iomem, target: options.target,
                                              then: options.checkpoint ? "back" : "poweroff", vmcoreinfo: vmcoreinfo)
+        b.trampoline = try trampoline(read, log: log)
         b.mailbox = options.keepHibernateKernel != nil
         b.consoles = cmdline.parameters.filter { $0.name == "console" }.compactMap { $0.value }
         b.tscKHz = read("/proc/cpuinfo").flatMap(KexecJumpLayout.cpuKHz)
@@ -173,6 +174,88 @@ public enum KexecJumpHibernate {
         case .unknown:
             return .failed("back from the hibernate kernel: the image on \(options.target) has an unknown state")
         }
+    }
+
+    /// A's real-mode trampoline (`RealModeTrampoline`), or nil on a system
+    /// with one CPU online (nothing comes back through it). With more, a
+    /// trampoline that cannot be found refuses the jump: A's secondary CPUs
+    /// would start from B's or C's code.
+    static func trampoline(_ read: (String) -> String?, log: (String) -> Void) throws -> PhysicalRange? {
+        let online = read("/sys/devices/system/cpu/online")?.trimmingWhitespace() ?? "0"
+        let found = locateTrampoline()
+        switch found {
+        case let .success(range):
+            log("kernel A's real-mode trampoline: \(range) (B leaves it alone and saves it; CPUs online: \(online))")
+            return range
+        case let .failure(why) where online != "0":
+            throw HostFailure("cannot find this kernel's real-mode trampoline (\(why)), which CPUs \(online) need to come back online after the restore: take the other CPUs offline first (echo 0 > /sys/devices/system/cpu/cpuN/online)")
+        case .failure:
+            return nil
+        }
+    }
+
+    static func locateTrampoline() -> Result<PhysicalRange, RealModeTrampoline.Failure> {
+        guard let text = symbolLines(RealModeTrampoline.path, named: RealModeTrampoline.symbols) else {
+            return .failure(.init("cannot read \(RealModeTrampoline.path)"))
+        }
+        let addresses: [String: UInt64]
+        switch RealModeTrampoline.addresses(kallsyms: text) {
+        case let .success(found): addresses = found
+        case let .failure(why): return .failure(why)
+        }
+        // The pointer at real_mode_header, through /proc/kcore (kernel text
+        // and the direct map, with physical addresses).
+        let kcore = RealModeTrampoline.kcore
+        do {
+            let file = try DeviceFile(path: kcore)
+            func bytes(_ count: Int, at offset: UInt64) throws -> [UInt8] {
+                var out = [UInt8](repeating: 0, count: count)
+                try out.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
+                return out
+            }
+            guard let size = RealModeTrampoline.headerBytes(try bytes(64, at: 0)) else { return .failure(.init("\(kcore) is not an ELF64 core file")) }
+            let loads = RealModeTrampoline.loads(try bytes(size, at: 0))
+            let symbol = addresses["real_mode_header"]!
+            guard let at = RealModeTrampoline.load(holding: symbol, count: 8, in: loads) else {
+                return .failure(.init("\(kcore) does not map real_mode_header (\(hexAddress(symbol)))"))
+            }
+            let value = try bytes(8, at: symbol - at.virtualAddress + at.offset).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            guard let ram = RealModeTrampoline.load(holding: value, in: loads), ram.physicalAddress != UInt64.max else {
+                return .failure(.init("real_mode_header (\(hexAddress(value))) is not in \(kcore)'s direct map"))
+            }
+            return RealModeTrampoline.range(addresses: addresses, header: value - ram.virtualAddress + ram.physicalAddress)
+        } catch {
+            return .failure(.init("\(kcore): \(error)"))
+        }
+    }
+
+    /// The lines of /proc/kallsyms (megabytes on a distribution kernel:
+    /// read through once, in blocks) that name one of `names`.
+    static func symbolLines(_ path: String, named names: [String]) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var kept = "", partial: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 1 << 16)
+        func keep(_ line: ArraySlice<UInt8>) {
+            let text = String(decoding: line, as: UTF8.self)
+            if let last = text.split(separator: " ").last, names.contains(String(last)) { kept += text + "\n" }
+        }
+        while true {
+            let n = block.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            partial += block[0..<n]
+            var start = 0
+            for i in 0..<partial.count where partial[i] == UInt8(ascii: "\n") {
+                keep(partial[start..<i])
+                start = i + 1
+            }
+            partial.removeFirst(start)
+            // No line of kallsyms is this long: stop rather than grow.
+            if partial.count > 4096 { return nil }
+        }
+        return kept
     }
 
     static func loadWithKexecTools(_ kexec: String, kernel: String, initrd: String, window: PhysicalRange, text: String,
@@ -335,9 +418,17 @@ public enum KexecJumpLayout {
     /// A's pages out of B's allocator but in its reach (/dev/mem, the jump back).
     /// With a `mailbox`, the window's first page is ACPI data too (B never
     /// allocates it, and keeps it in its kexec identity map).
-    public static func memmapArguments(firmware: FirmwareMemoryMap, window: PhysicalRange, mailbox: Bool = false) -> [String] {
+    /// A's `trampoline` below 640 KiB is ACPI data too: B puts its own
+    /// trampoline elsewhere, and A's is there when A's CPUs come back.
+    public static func memmapArguments(firmware: FirmwareMemoryMap, window: PhysicalRange, mailbox: Bool = false,
+                                       trampoline: PhysicalRange? = nil) -> [String] {
         let page = ImageHeader.pageSize
-        var out = ["memmap=exactmap", "memmap=640K@0"]
+        var out = ["memmap=exactmap"]
+        let low = PhysicalRange(start: 0, size: 640 << 10)
+        for piece in subtract(trampoline.map { [$0] } ?? [], from: low) {
+            out.append("memmap=\(size(piece.size))@\(size(piece.start))")
+        }
+        if let trampoline { out.append("memmap=\(size(trampoline.size))#\(size(trampoline.start))") }
         if mailbox {
             out += ["memmap=\(size(window.size - page))@\(size(window.start + page))", "memmap=4K#\(size(window.start))"]
         } else {
@@ -413,6 +504,8 @@ public enum KexecJumpLayout {
         /// B is kept (issue 14): the window's first page is the mailbox
         /// (ACPI data to B), and B parks instead of saving on its first run.
         public var mailbox = false
+        /// A's real-mode trampoline (`RealModeTrampoline`): left alone by B, saved.
+        public var trampoline: PhysicalRange?
 
         public init(window: PhysicalRange, firmware: FirmwareMemoryMap, iomem: [IOMemEntry], target: String,
                     then: String, vmcoreinfo: String) {
@@ -426,7 +519,7 @@ public enum KexecJumpLayout {
             // the keyboard and mouse probes would wait on a device A owns.
             words += ["noapic", "nolapic", "nokaslr", "no_console_suspend", "i8042.noaux", "i8042.nokbd"]
             if let tscKHz { words.append("tsc_early_khz=\(tscKHz)") }
-            words += memmapArguments(firmware: firmware, window: window, mailbox: mailbox)
+            words += memmapArguments(firmware: firmware, window: window, mailbox: mailbox, trampoline: trampoline)
             words += requestWords(then: mailbox ? "park" : then)
             if mailbox { words.append("resume_agent.jump_mailbox=" + hexAddress(window.start)) }
             if !append.isEmpty { words.append(append) }
@@ -440,6 +533,7 @@ public enum KexecJumpLayout {
                     "resume_agent.jump_ram=" + ramArgument(iomem: iomem, excluding: crash + [window]),
                     "resume_agent.jump_vmcoreinfo=" + vmcoreinfo,
                     "resume_agent.jump_memmap=" + hex16(firmware.hash)]
+                + (trampoline.map { ["resume_agent.jump_trampoline=" + String($0.start, radix: 16) + "-" + String($0.end - 1, radix: 16)] } ?? [])
         }
     }
 

@@ -26,7 +26,7 @@ public enum ImageSummary {
                     ("type", .string(e.type.name)), ("raw_bytes", .uint(e.rawSize)),
                     ("stored_bytes", .uint(e.storedSize)), ("chunks", .uint(e.chunkCount)),
                 ]
-                if e.type == .segment || e.type == .pages {
+                if e.type == .segment || e.type.holdsPages {
                     fields += [("physical_address", .string(hexString(e.physicalAddress))),
                                ("memory_bytes", .uint(e.memorySize))]
                 }
@@ -57,7 +57,7 @@ public enum ImageSummary {
         lines.append("entries:")
         for (i, e) in h.entries.enumerated() {
             var line = "  \(i): \(e.type.name) \(e.rawSize) bytes, stored \(e.storedSize) (\(ratio(e.rawSize, e.storedSize))), \(e.chunkCount) chunks"
-            if e.type == .segment || e.type == .pages {
+            if e.type == .segment || e.type.holdsPages {
                 line += ", at \(hexString(e.physicalAddress)) memory \(hexString(e.memorySize))"
             }
             lines.append(line)

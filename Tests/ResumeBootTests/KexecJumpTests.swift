@@ -430,6 +430,13 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertNotNil(reason("resume_agent.jump_vmcoreinfo=0x1000,ffffffff"))
         XCTAssertNotNil(reason("resume_agent.jump_memmap=zz"))
         XCTAssertNotNil(reason("resume_agent.jump_ram=200000-2fffff,100000-1fffff"))
+        XCTAssertNotNil(reason("resume_agent.jump_ram=9f000-1fffff"), "only the trampoline lies in the first MiB")
+        XCTAssertEqual(reason("resume_agent.jump_trampoline=98000-1000ff"),
+                       "resume_agent.jump_trampoline=98000-1000ff is not a page-aligned START-END range below 1 MiB")
+        XCTAssertNotNil(reason("resume_agent.jump_trampoline=98800-9efff"))
+        let line = KernelCommandLine(KernelA.hibernateCommandLine() + " resume_agent.jump_trampoline=98000-9efff")
+        guard case let .success(request) = JumpSaveRequest.parse(line) else { return XCTFail("\(line)") }
+        XCTAssertEqual(request.ranges.first, PageMap.Range(start: 0x9_8000, pages: 7), "the trampoline is saved first")
     }
 }
 

@@ -212,6 +212,13 @@ final class CorruptionTests: XCTestCase {
                .field("pages 1 range", "[0x100800, +0x8000) is not a non-empty run of whole pages"), base: m)
         expect({ put(&$0, pages2 + 48, 0xC000, 8); reseal(&$0) },
                .field("page map raw size", "is 2, expected 3 for 20 pages"), base: m)
+        // The first MiB holds only A's trampoline: one low pages entry, first, below 1 MiB.
+        expect({ put(&$0, pages1 + 40, 0xF_C000, 8); reseal(&$0) },
+               .field("pages 1 range", "starts at 0xfc000, in the first MiB (where B and C run; only a low pages entry lies there)"), base: m)
+        expect({ put(&$0, pages1, 8, 4); reseal(&$0) },
+               .field("low pages 1 range", "[0x100000, +0x8000) does not lie below 1 MiB"), base: m)
+        expect({ put(&$0, pages2, 8, 4); reseal(&$0) },
+               .field("entry 2 type", "low pages in a memory image after its first range"), base: m)
         expect({ put(&$0, 0x200, 7, 4); reseal(&$0) },
                .field("entries", "a memory image holds a page map, then 1...15 pages entries"), base: m)
         // The map's bits must match each range's raw size (checked as it streams).

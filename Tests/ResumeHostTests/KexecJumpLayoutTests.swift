@@ -87,6 +87,50 @@ final class KexecJumpLayoutTests: XCTestCase {
             + "resume_agent.jump_vmcoreinfo=0x290e000,0x1024 resume_agent.jump_memmap=" + String(repeating: "0", count: 16 - hash.count) + hash
             + " loglevel=7")
         XCTAssertTrue(b.text.utf8.count <= KexecJumpLayout.maxCommandLine)
+        // A's trampoline: ACPI data to B (B's own goes elsewhere), and saved.
+        b.trampoline = PhysicalRange(start: 0x9_8000, size: 0x7000)
+        XCTAssertTrue(b.text.contains("memmap=exactmap memmap=608K@0 memmap=4K@636K memmap=28K#608K memmap=96M@1G "), b.text)
+        XCTAssertTrue(b.text.contains(" resume_agent.jump_trampoline=98000-9efff "), b.text)
+    }
+
+    /// Kernel A's trampoline from /proc/kallsyms and /proc/kcore's program headers.
+    func testTrampolineFromKallsymsAndKcore() throws {
+        let kallsyms = """
+            ffffffff8193d000 D real_mode_blob
+            ffffffff81943264 D real_mode_blob_end
+            ffffffff819ad658 B real_mode_header
+            ffffffff819ad660 B other
+            """
+        guard case let .success(addresses) = RealModeTrampoline.addresses(kallsyms: kallsyms) else { return XCTFail() }
+        XCTAssertEqual(addresses["real_mode_header"], 0xffff_ffff_819a_d658)
+        XCTAssertEqual(RealModeTrampoline.range(addresses: addresses, header: 0x9_8000), .success(PhysicalRange(start: 0x9_8000, size: 0x7000)))
+        XCTAssertEqual(RealModeTrampoline.range(addresses: addresses, header: 0xF_C000),
+                       .failure(.init("real_mode_header points at 0xfc000, not a page below 1 MiB with 28672 bytes after it")))
+        XCTAssertEqual(RealModeTrampoline.addresses(kallsyms: kallsyms.replacingZeros()),
+                       .failure(.init("/proc/kallsyms hides addresses (kernel.kptr_restrict): run as root")))
+        XCTAssertEqual(RealModeTrampoline.addresses(kallsyms: "ffffffff81000000 T _text\n"),
+                       .failure(.init("/proc/kallsyms has no real_mode_header (a kernel without CONFIG_KALLSYMS_ALL lists no data symbols)")))
+        // An ELF64 core: two PT_LOADs (kernel text, the direct map) and a note.
+        var core = [UInt8](repeating: 0, count: 64 + 3 * 56)
+        func put(_ at: Int, _ v: UInt64, _ width: Int) { for i in 0..<width { core[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
+        core[0..<6] = [0x7F, 0x45, 0x4C, 0x46, 2, 1]
+        put(16, 4, 2); put(32, 64, 8); put(54, 56, 2); put(56, 3, 2)
+        let loads: [(UInt32, UInt64, UInt64, UInt64, UInt64)] = [
+            (4, 0, 0, 0, 0x100),
+            (1, 0xffff_ffff_8100_0000, 0x100_0000, 0x1000, 0x200_0000),
+            (1, 0xffff_8880_0000_0000, 0, 0x10_0000_0000, 0x8000_0000),
+        ]
+        for (i, l) in loads.enumerated() {
+            let o = 64 + i * 56
+            put(o, UInt64(l.0), 4); put(o + 8, l.3, 8); put(o + 16, l.1, 8); put(o + 24, l.2, 8); put(o + 32, l.4, 8); put(o + 40, l.4, 8)
+        }
+        XCTAssertEqual(RealModeTrampoline.headerBytes(Array(core[0..<64])), core.count)
+        let parsed = RealModeTrampoline.loads(core)
+        XCTAssertEqual(parsed.count, 2)
+        XCTAssertEqual(RealModeTrampoline.load(holding: 0xffff_ffff_819a_d658, count: 8, in: parsed)?.offset, 0x1000)
+        let ram = try XCTUnwrap(RealModeTrampoline.load(holding: 0xffff_8880_0009_8000, in: parsed))
+        XCTAssertEqual(ram.physicalAddress + 0xffff_8880_0009_8000 - ram.virtualAddress, 0x9_8000)
+        XCTAssertNil(RealModeTrampoline.headerBytes([UInt8](repeating: 0, count: 64)))
     }
 
     func testCrashKernelAndWindowAreNotAsRAMToSave() {
@@ -111,5 +155,12 @@ final class KexecJumpLayoutTests: XCTestCase {
         XCTAssertTrue(KexecJumpLayout.isOneWord("PARTLABEL=fastresume"))
         XCTAssertFalse(KexecJumpLayout.isOneWord("/dev/vda resume_agent.jump_then=back"))
         XCTAssertFalse(KexecJumpLayout.isOneWord("LABEL=\"a\""))
+    }
+}
+
+private extension String {
+    /// The addresses a kernel.kptr_restrict shows: zeros.
+    func replacingZeros() -> String {
+        split(separator: "\n").map { line in String(repeating: "0", count: 16) + line.dropFirst(16) }.joined(separator: "\n")
     }
 }

@@ -47,6 +47,20 @@ last_tick()
 	local from="${3:-.}"
 	sed -n "/$from/,\$p" "$logs/$1.log" | sed -n "s/.*JT-TOKEN $2 tick \([0-9]*\).*/\1/p" | sort -n | tail -n1 | grep . || echo -1
 }
+# cpus_back NAME TOKEN BEFORE AFTER: A, back after a jump (its log from the
+# first line matching AFTER: a restore, C's log), has both CPUs online, and
+# the ticker bound to CPU 1 goes on there: its last tick is later than the
+# last one in BEFORE (the log A jumped away in, up to its jump), on cpu 1.
+cpus_back()
+{
+	local name="$1" tok="$2" before after line
+	before="$(sed -n '1,/JT-A hibernating/p' "$logs/$3.log" | sed -n "s/.*JT-CPU1 $tok tick \([0-9]*\).*/\1/p" | tail -n1)"
+	line="$(sed -n "/$4/,\$p" "$logs/$name.log" | grep "JT-CPU1 $tok tick" | tail -n1)"
+	after="$(sed -n 's/.*tick \([0-9]*\) on cpu.*/\1/p' <<<"$line")"
+	expect "$name" "JT-A CPUs online 0-1, 2 in /proc/cpuinfo" || return 1
+	[ "${after:--1}" -gt "${before:--1}" ] && [[ "$line" == *" on cpu 1" ]] ||
+		fail "$name: the process bound to CPU 1 does not go on there (tick ${before:-none} before the jump; last after: '${line:-none}')"
+}
 # at NAME PATTERN: the host time of the first line matching PATTERN.
 at() { grep -E -m1 -- "$2" "$logs/$1.log" | awk '{ print $1 }'; }
 fresh_disk() { rm -f "$1"; truncate -s "$2" "$1"; }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # shellcheck disable=SC2317 # the scenario_* functions are called by name
-# The kexec-jump hibernation scenarios of issue 9, in QEMU TCG (-smp 1) on
+# The kexec-jump hibernation scenarios, in QEMU TCG (-smp 2: A's token
+# process and one bound to CPU 1 must go on after each return) on
 # the KEXEC_JUMP kernel (mkimage/kernel-jump.sh) with the guests of
 # mkimage/jump-guests.sh (mkimage/jump/init plays A, B and C):
 #
@@ -52,6 +53,7 @@ scenario_checkpoint()
 	before="$(sed -n '/JT-A hibernating/,/JT-B up/p' "$logs/checkpoint.log" | sed -n "s/.*JT-TOKEN $tok tick \([0-9]*\).*/\1/p" | tail -n1)"
 	after="$(last_tick checkpoint "$tok" "JT-A resume-image hibernate returned")"
 	[ "${after:--1}" -gt "${before:-0}" ] || fail "checkpoint: token $tok does not tick on after the return (ticks $before, then $after)" || return 1
+	cpus_back checkpoint "$tok" checkpoint "JT-A resume-image hibernate returned" || return 1
 	"$STATIC/resume-image" verify "$disk" >"$logs/checkpoint-verify.log" 2>&1 ||
 		fail "checkpoint: the image does not verify: $(cat "$logs/checkpoint-verify.log")" || return 1
 	log "jump: checkpoint: $(cat "$logs/checkpoint-verify.log"); A's token $tok ticked $before before the jump, $after after"
@@ -135,19 +137,20 @@ scenario_hibernate()
 		expect refuse-lockdown "Lockdown: resume-agent: kexec of unsigned images is restricted" || ok=1
 
 	# C confined to its first 512 MiB, as on real hardware: most of the rest
-	# (half of A's RAM, and B's window) is soft reserved. The agent puts A's
-	# pages there in place through dax0.0 when device_dax holds it; this
-	# kernel has kmem built in, which takes dax0.0 at boot (and, without
-	# MEMORY_HOTREMOVE, cannot give it back), so here the held-back memory
-	# is onlined and every page goes through the restore stub. The log says
-	# which.
+	# (half of A's RAM, and B's window) is soft reserved. This kernel has
+	# kmem built in, which takes dax0.0 at boot with its blocks offline; the
+	# agent gives it back to device_dax and puts A's pages there in place
+	# through /dev/dax0.0; only A's pages in C's own 512 MiB go through the
+	# restore stub. The log counts both.
 	boot hibernate-c 2G "$disk" "jt.role=c resume=/dev/vda $CONFINE_C"
 	after="$(last_tick hibernate-c "$tok")"
 	refute hibernate-c "JT-NORMAL-BOOT" && expect hibernate-c "A resumed from kexec-jump hibernation" &&
 		expect hibernate-c "JT-A tmpfs data intact" &&
-		expect hibernate-c "resume-agent: kernel A's image: .* pages put in place through dax .* left to the restore stub" || ok=1
+		expect hibernate-c "resume-agent: memory: dax0.0 taken back from kmem for device_dax" &&
+		expect hibernate-c "resume-agent: kernel A's image: .*; [1-9][0-9]* pages put in place through dax \(dax0.0 .*\) and [1-9][0-9]* left to the restore stub" || ok=1
 	log "jump: hibernate: $(grep -o "kernel A's image: .*" "$logs/hibernate-c.log" | head -n1)"
 	[ "$after" -gt "$before" ] || fail "hibernate: token $tok ticked to $before in A, $after after C" || ok=1
+	cpus_back hibernate-c "$tok" hibernate-a "resume-agent: decision: resume" || ok=1
 	log "jump: hibernate: token $tok: tick $before before B, $after after the restore; decision to token: $(at hibernate-c "resume-agent: decision: resume") -> $(at hibernate-c "JT-TOKEN $tok")"
 
 	boot hibernate-again 2G "$disk" "jt.role=c resume=/dev/vda $CONFINE_C"
@@ -185,6 +188,7 @@ scenario_kept()
 		refute kept-c1 "JT-B up" && expect kept-c1 "resume-agent: saved kernel A to /dev/vda" || ok=1
 	boot kept-c2 2G "$disk" "jt.role=c resume=/dev/vda"
 	expect kept-c2 "JT-TOKEN $tok" && expect kept-c2 "JT-END A" || ok=1
+	cpus_back kept-c2 "$tok" kept-a "resume-agent: decision: resume" || ok=1
 	[ "$(last_tick kept-c2 "$tok")" -gt "$(last_tick kept-a "$tok")" ] || fail "kept: token $tok does not go on" || ok=1
 	t1="$(bc <<<"$(at kept-a "resume-agent: kexec jump from kernel A .*parking") - $(at kept-a "jumping to the hibernate kernel to boot it once")")"
 	t2="$(bc <<<"$(at kept-c1 "resume-agent: kexec jump from kernel A .*saving") - $(at kept-c1 "resuming the saved hibernate kernel")")"

@@ -75,12 +75,12 @@ public struct KernelASave {
             throw SaveFailure(reason: "kernel A's vmcoreinfo at \(hexAddress(request.vmcoreinfo.address)): \(error)")
         }
         // The page map is one bit per page of A's RAM: it must fit easily in B's.
-        let mapBytes = request.ram.reduce(0) { $0 + $1.pages } / 8
+        let mapBytes = request.ranges.reduce(0) { $0 + $1.pages } / 8
         let ownRAM = ((try? system.readText("/proc/meminfo")).flatMap { ProcFields.number("MemTotal", in: $0) } ?? 0) * 1024
         guard mapBytes <= ownRAM / 4 else {
             throw SaveFailure(reason: "kernel A's RAM needs a \(sizeText(mapBytes)) page map, more than this hibernate kernel can spare of its \(sizeText(ownRAM)) (give it a larger window)")
         }
-        var map = PageMap(ranges: request.ram)
+        var map = PageMap(ranges: request.ranges)
         if let pages = info.pages {
             let scanStart = system.monotonicMilliseconds()
             var scan = FreePageScan(info: pages) { address, buffer in try memory.read(into: buffer, at: address) }
@@ -88,7 +88,7 @@ public struct KernelASave {
                 let free = try scan.markFree(in: &map)
                 system.log("kernel A \(info.release.escapingControlCharacters): \(map.totalPages) pages, \(free) free (left out), \(map.savedPages) in use; found in \(system.monotonicMilliseconds() - scanStart) ms")
             } catch {
-                map = PageMap(ranges: request.ram)
+                map = PageMap(ranges: request.ranges)
                 system.log("cannot tell kernel A's free pages (\(error)): saving every page")
             }
         } else {
@@ -108,7 +108,8 @@ public struct KernelASave {
             try writer.append(.pageMap, from: &bits)
             for (r, range) in map.ranges.enumerated() {
                 var pages = SavedPages(memory: memory, map: map, range: r)
-                try writer.append(.pages, from: &pages, physicalAddress: range.start, memorySize: range.end - range.start)
+                let type: EntryType = r == 0 && request.trampoline != nil ? .lowPages : .pages
+                try writer.append(type, from: &pages, physicalAddress: range.start, memorySize: range.end - range.start)
             }
             let written = try writer.finish()
             let ms = system.monotonicMilliseconds() - start

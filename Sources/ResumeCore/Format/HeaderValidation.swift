@@ -118,8 +118,10 @@ extension ImageHeader {
         guard entryInside else { throw .field("entry address", "\(hex(entryAddress)) is outside every segment") }
     }
 
-    /// memory: entry 0 the page map, then 1...15 `pages` entries, each a
-    /// page-aligned physical range, ascending and apart; the map has one bit
+    /// memory: entry 0 the page map, then 1...15 `pages` entries (the first
+    /// may be `low pages`: A's trampoline, below 1 MiB; `pages` lie at or
+    /// above 1 MiB), each a page-aligned physical range, ascending and
+    /// apart; the map has one bit
     /// per page of those ranges; a range's raw size is its saved pages
     /// (whole pages, at most the range). That the map's bits match each
     /// range's raw size is checked when the map is read (`PageMap`).
@@ -132,9 +134,19 @@ extension ImageHeader {
         try validateNoPlacement(0, entries[0])
         var pages: UInt64 = 0, previousEnd: UInt64 = 0, entryInside = false
         for (i, e) in entries.enumerated().dropFirst() {
-            guard e.type == .pages else { throw .field("entry \(i) type", "\(e.type.name) in a memory image after its page map") }
+            guard e.type == .pages || (e.type == .lowPages && i == 1) else {
+                throw .field("entry \(i) type", "\(e.type.name) in a memory image \(e.type == .lowPages ? "after its first range" : "after its page map")")
+            }
             guard e.physicalAddress % page == 0, e.memorySize > 0, e.memorySize % page == 0 else {
                 throw .field("pages \(i) range", "[\(hex(e.physicalAddress)), +\(hex(e.memorySize))) is not a non-empty run of whole pages")
+            }
+            let lowEnd = RealModeTrampoline.limit
+            if e.type == .lowPages {
+                guard e.memorySize <= lowEnd, e.physicalAddress <= lowEnd - e.memorySize else {
+                    throw .field("low pages \(i) range", "[\(hex(e.physicalAddress)), +\(hex(e.memorySize))) does not lie below 1 MiB")
+                }
+            } else if e.physicalAddress < lowEnd {
+                throw .field("pages \(i) range", "starts at \(hex(e.physicalAddress)), in the first MiB (where B and C run; only a low pages entry lies there)")
             }
             guard i == 1 || e.physicalAddress >= previousEnd else {
                 throw .field("pages \(i) range", "starts at \(hex(e.physicalAddress)), below the end of the previous range \(hex(previousEnd))")

@@ -32,6 +32,13 @@ public enum EntryType: UInt32, Sendable {
     case pageMap = 6
     /// memory kind: the saved pages of one physical range, in address order.
     case pages = 7
+    /// memory kind: as `pages`, for the one range below 1 MiB that kernel A
+    /// uses after boot (its real-mode trampoline, where its secondary CPUs
+    /// start), right after the page map.
+    case lowPages = 8
+
+    /// A range of A's RAM in a memory image (covered by its page map).
+    public var holdsPages: Bool { self == .pages || self == .lowPages }
 
     public var name: String {
         switch self {
@@ -42,6 +49,7 @@ public enum EntryType: UInt32, Sendable {
         case .stream: "stream"
         case .pageMap: "page map"
         case .pages: "pages"
+        case .lowPages: "low pages"
         }
     }
 }

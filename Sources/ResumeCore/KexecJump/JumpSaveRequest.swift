@@ -15,6 +15,9 @@ public struct JumpSaveRequest: Sendable, Equatable {
     public var then: Then
     /// A's System RAM above 1 MiB (`resume_agent.jump_ram=`), ascending.
     public var ram: [PageMap.Range]
+    /// A's real-mode trampoline below 1 MiB (`resume_agent.jump_trampoline=`,
+    /// `RealModeTrampoline`), saved as the image's `low pages` entry.
+    public var trampoline: PageMap.Range?
     /// A's vmcoreinfo note (`resume_agent.jump_vmcoreinfo=ADDR,SIZE`).
     public var vmcoreinfo: (address: UInt64, size: UInt64)
     /// XXH64 of A's firmware memory map (`resume_agent.jump_memmap=`).
@@ -32,7 +35,11 @@ public struct JumpSaveRequest: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.reentry == b.reentry && a.target == b.target && a.then == b.then && a.ram == b.ram
             && a.vmcoreinfo == b.vmcoreinfo && a.memoryMapHash == b.memoryMapHash && a.mailbox == b.mailbox
+            && a.trampoline == b.trampoline
     }
+
+    /// Every range B saves, in the image's order: the trampoline first.
+    public var ranges: [PageMap.Range] { (trampoline.map { [$0] } ?? []) + ram }
 
     /// The most ranges a memory image holds (16 entries, one is the map).
     public static let maxRanges = ImageHeader.maxEntries - 1
@@ -67,8 +74,20 @@ public struct JumpSaveRequest: Sendable, Equatable {
             }
             ram.append(PageMap.Range(start: first, pages: (last + 1 - first) / ImageHeader.pageSize))
         }
-        guard !ram.isEmpty, ram.count <= maxRanges else {
-            return fail("resume_agent.jump_ram: \(ram.count) ranges, expected 1...\(maxRanges)")
+        var trampoline: PageMap.Range?
+        if let text = cmdline.value("resume_agent.jump_trampoline") {
+            let bounds = text.split(separator: "-")
+            guard bounds.count == 2, let first = parseHex(bounds[0]), let last = parseHex(bounds[1]), last > first,
+                  first % ImageHeader.pageSize == 0, (last &+ 1) % ImageHeader.pageSize == 0, last < RealModeTrampoline.limit else {
+                return fail("resume_agent.jump_trampoline=\(text.escapingControlCharacters) is not a page-aligned START-END range below 1 MiB")
+            }
+            trampoline = PageMap.Range(start: first, pages: (last + 1 - first) / ImageHeader.pageSize)
+        }
+        guard !ram.isEmpty, ram.count + (trampoline == nil ? 0 : 1) <= maxRanges else {
+            return fail("resume_agent.jump_ram: \(ram.count) ranges, expected 1...\(maxRanges - (trampoline == nil ? 0 : 1))")
+        }
+        guard ram[0].start >= RealModeTrampoline.limit else {
+            return fail("resume_agent.jump_ram: \(hexAddress(ram[0].start)) is in the first MiB (only the trampoline is saved there)")
         }
         let note = (cmdline.value("resume_agent.jump_vmcoreinfo") ?? "").split(separator: ",")
         guard note.count == 2, let address = parseHex(note[0]), let size = parseHex(note[1]),
@@ -80,6 +99,7 @@ public struct JumpSaveRequest: Sendable, Equatable {
         }
         var request = JumpSaveRequest(reentry: reentry, target: target, then: then, ram: ram,
                                       vmcoreinfo: (address, size), memoryMapHash: map)
+        request.trampoline = trampoline
         if let mailboxText = cmdline.value("resume_agent.jump_mailbox") {
             guard let mailbox = parseHex(mailboxText), mailbox % ImageHeader.pageSize == 0, mailbox < ImageHeader.maxBytes else {
                 return fail("resume_agent.jump_mailbox=\(mailboxText.escapingControlCharacters) is not a page-aligned hexadecimal address")

@@ -73,11 +73,11 @@ public struct PageMap: Sendable, Equatable {
     /// A memory image's ranges, from its `pages` entries; checks that each
     /// entry's raw size is exactly its saved pages.
     public static func ranges(of header: ImageHeader) -> [Range] {
-        header.entries.filter { $0.type == .pages }.map { Range(start: $0.physicalAddress, pages: $0.memorySize / ImageHeader.pageSize) }
+        header.entries.filter { $0.type.holdsPages }.map { Range(start: $0.physicalAddress, pages: $0.memorySize / ImageHeader.pageSize) }
     }
 
     public func check(against header: ImageHeader) throws(FormatError) {
-        let pages = header.entries.enumerated().filter { $0.element.type == .pages }
+        let pages = header.entries.enumerated().filter { $0.element.type.holdsPages }
         for (r, (i, e)) in pages.enumerated() where e.rawSize != savedPages(inRange: r) * ImageHeader.pageSize {
             throw .field("pages \(i) raw size", "is \(e.rawSize), the page map saves \(savedPages(inRange: r)) pages of that range")
         }
