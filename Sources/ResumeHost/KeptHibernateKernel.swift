@@ -129,16 +129,10 @@ public enum KeptHibernateKernel {
               let symbol = systemMapSymbol("kexec_image", in: mapText) else {
             throw HostFailure("cannot find kexec_image in \(map): keeping the hibernate kernel needs this kernel's System.map")
         }
-        func physical(_ virtual: UInt64) throws -> UInt64 {
-            guard let p = try scan.translate(virtual) else { throw HostFailure("\(hexAddress(virtual)) is not mapped in this kernel") }
-            return p
+        let kimage: [UInt64]
+        do { kimage = try KexecImageList.loaded(symbol: symbol &+ info.kernelOffset, translate: scan.translate, read: read) } catch {
+            throw HostFailure("this kernel's kexec image: \(error)")
         }
-        var pointer: UInt64 = 0
-        try withUnsafeMutableBytes(of: &pointer) { try read(try physical(symbol &+ info.kernelOffset), $0) }
-        guard pointer != 0 else { throw HostFailure("no kexec image is loaded (kexec_image is NULL)") }
-        var kimage = [UInt64](repeating: 0, count: 4)
-        let kimageAddress = try physical(pointer)
-        try kimage.withUnsafeMutableBytes { try read(kimageAddress, $0) }
         let sources = try KexecImageList.sources(head: kimage[0], read: read)
         let content = ScratchBuffer(count: Int(window.size))
         var page = window.start

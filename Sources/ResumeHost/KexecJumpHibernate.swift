@@ -124,6 +124,8 @@ public enum KexecJumpHibernate {
         var b = KexecJumpLayout.BCommandLine(window: window, firmware: firmware, iomem: iomem, target: options.target,
                                              then: options.checkpoint ? "back" : "poweroff", vmcoreinfo: vmcoreinfo)
         b.trampoline = try trampoline(read, log: log)
+        b.kexecImage = symbolLines(RealModeTrampoline.path, named: ["kexec_image"])
+            .flatMap { $0.split(separator: " ").first }.flatMap { parseHex($0) }.flatMap { $0 == 0 ? nil : $0 }
         b.mailbox = options.keepHibernateKernel != nil
         b.consoles = cmdline.parameters.filter { $0.name == "console" }.compactMap { $0.value }
         b.tscKHz = read("/proc/cpuinfo").flatMap(KexecJumpLayout.cpuKHz)
@@ -506,6 +508,8 @@ public enum KexecJumpLayout {
         public var mailbox = false
         /// A's real-mode trampoline (`RealModeTrampoline`): left alone by B, saved.
         public var trampoline: PhysicalRange?
+        /// A's `kexec_image` variable (virtual): B leaves A's staged copy of B out.
+        public var kexecImage: UInt64?
 
         public init(window: PhysicalRange, firmware: FirmwareMemoryMap, iomem: [IOMemEntry], target: String,
                     then: String, vmcoreinfo: String) {
@@ -534,6 +538,7 @@ public enum KexecJumpLayout {
                     "resume_agent.jump_vmcoreinfo=" + vmcoreinfo,
                     "resume_agent.jump_memmap=" + hex16(firmware.hash)]
                 + (trampoline.map { ["resume_agent.jump_trampoline=" + String($0.start, radix: 16) + "-" + String($0.end - 1, radix: 16)] } ?? [])
+                + (kexecImage.map { ["resume_agent.jump_kimage=" + String($0, radix: 16)] } ?? [])
         }
     }
 

@@ -303,6 +303,26 @@ final class KexecJumpTests: XCTestCase {
         return c
     }
 
+    /// SMP A: B saves A's real-mode trampoline first, as the low pages
+    /// entry, and the stub puts it back below 1 MiB.
+    func testTheTrampolineIsSavedAsLowPagesAndTheStubPutsItBack() throws {
+        let b = hibernateKernel(cmdline: KernelA.hibernateCommandLine() + " resume_agent.jump_trampoline=98000-9efff")
+        _ = runAgent(b)
+        let image = b.devices["/dev/vdb"]!.bytes
+        let h = try ImageReader(source: MemoryImage(image)).header
+        XCTAssertEqual(h.entries.map(\.type), [.pageMap, .lowPages, .pages], "\(b.logs)")
+        XCTAssertEqual(h.entries[1].physicalAddress, 0x9_8000)
+        XCTAssertEqual(h.entries[1].rawSize, 7 * 4096)
+        let c = bootKernel(image: image)
+        _ = runAgent(c)
+        let (base, segment, _) = try XCTUnwrap(c.loadedSegments.first, "\(c.logs)")
+        let restored = try playStub(segment: segment, base: base)
+        for pfn in KernelA.trampolinePFNs {
+            XCTAssertEqual(restored[pfn], KernelA.pattern(pfn), "trampoline page \(pfn)")
+        }
+        XCTAssertEqual(restored.count, Int(KernelA.savedPages) + KernelA.trampolinePFNs.count)
+    }
+
     func testAFailureAfterPagesWentInPlaceIsANormalBootWithHeldBackMemoryOnline() throws {
         let (_, image) = try savedImage()
         // Whole (1 MiB) memory blocks, so that kmem takes it on the normal boot.

@@ -22,11 +22,13 @@ public struct KernelA {
     public var memory: MemoryImage
 
     public static var ramEnd: UInt64 { ramStart + ramPages * 4096 }
+    /// A's real-mode trampoline (`resume_agent.jump_trampoline=98000-9efff`).
+    public static let trampolinePFNs: Range<UInt64> = 0x98..<0x9f
     public static var savedPages: UInt64 { ramPages - freeBlocks.reduce(0) { $0 + (1 << $1.order) } }
 
     public init(vmcoreinfoExtra: String = "") {
         memory = MemoryImage([UInt8](repeating: 0, count: Int(Self.ramEnd)))
-        for pfn in (Self.ramStart / 4096)..<(Self.ramEnd / 4096) where !Self.isFree(pfn) {
+        for pfn in Array(Self.trampolinePFNs) + Array((Self.ramStart / 4096)..<(Self.ramEnd / 4096)) where !Self.isFree(pfn) {
             Self.pattern(pfn).withUnsafeBytes { try! memory.write($0, at: pfn * 4096) }
         }
         func put64(_ address: UInt64, _ value: UInt64) {

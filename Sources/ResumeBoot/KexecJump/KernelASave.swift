@@ -91,6 +91,7 @@ public struct KernelASave {
                 map = PageMap(ranges: request.ranges)
                 system.log("cannot tell kernel A's free pages (\(error)): saving every page")
             }
+            if let symbol = request.kexecImage { leaveOutStagedKernel(symbol: symbol, scan: scan, memory: memory, map: &map) }
         } else {
             system.log("kernel A's vmcoreinfo does not locate its struct pages: saving every page")
         }
@@ -215,6 +216,32 @@ public struct KernelASave {
             back.reentry = reentry
             back.then = .park
             return back
+        }
+    }
+}
+
+extension KernelASave {
+    /// A's kexec image of this kernel: its source pages (this kernel's
+    /// staged copy, and the zero segment over the window) hold nothing A
+    /// needs once it is back (its return swaps them with the window, which
+    /// A does not use, and A unloads the image), so they are left out. The
+    /// image's list pages and control pages (A's re-entry code) are kept.
+    /// If the list cannot be read, they are saved as before.
+    func leaveOutStagedKernel(symbol: UInt64, scan: FreePageScan, memory: any ImageSource, map: inout PageMap) {
+        func read(_ address: UInt64, _ into: UnsafeMutableRawBufferPointer) throws { try memory.read(into: into, at: address) }
+        do {
+            let kimage = try KexecImageList.loaded(symbol: symbol, translate: scan.translate, read: read)
+            let sources = try KexecImageList.sources(head: kimage[0], read: read)
+            var left: UInt64 = 0
+            for page in sources.values {
+                if let bit = map.bit(of: page), map.isSaved(bit) {
+                    map.markFree(bit)
+                    left += 1
+                }
+            }
+            system.log("left out \(left) pages of kernel A's staged copy of this kernel (its kexec image's source pages; A unloads it when it is back): \(map.savedPages) pages to save")
+        } catch {
+            system.log("cannot read kernel A's kexec image (\(error)): its staged copy of this kernel is saved too")
         }
     }
 }

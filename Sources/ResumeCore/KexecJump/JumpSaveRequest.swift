@@ -18,6 +18,10 @@ public struct JumpSaveRequest: Sendable, Equatable {
     /// A's real-mode trampoline below 1 MiB (`resume_agent.jump_trampoline=`,
     /// `RealModeTrampoline`), saved as the image's `low pages` entry.
     public var trampoline: PageMap.Range?
+    /// Where A's `kexec_image` variable is (`resume_agent.jump_kimage=`,
+    /// virtual): B leaves out the source pages of A's kexec image, A's
+    /// staged copy of B, which A frees when it comes back.
+    public var kexecImage: UInt64?
     /// A's vmcoreinfo note (`resume_agent.jump_vmcoreinfo=ADDR,SIZE`).
     public var vmcoreinfo: (address: UInt64, size: UInt64)
     /// XXH64 of A's firmware memory map (`resume_agent.jump_memmap=`).
@@ -35,7 +39,7 @@ public struct JumpSaveRequest: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.reentry == b.reentry && a.target == b.target && a.then == b.then && a.ram == b.ram
             && a.vmcoreinfo == b.vmcoreinfo && a.memoryMapHash == b.memoryMapHash && a.mailbox == b.mailbox
-            && a.trampoline == b.trampoline
+            && a.trampoline == b.trampoline && a.kexecImage == b.kexecImage
     }
 
     /// Every range B saves, in the image's order: the trampoline first.
@@ -100,6 +104,12 @@ public struct JumpSaveRequest: Sendable, Equatable {
         var request = JumpSaveRequest(reentry: reentry, target: target, then: then, ram: ram,
                                       vmcoreinfo: (address, size), memoryMapHash: map)
         request.trampoline = trampoline
+        if let text = cmdline.value("resume_agent.jump_kimage") {
+            guard let address = parseHex(text), address >= 1 << 63 else {
+                return fail("resume_agent.jump_kimage=\(text.escapingControlCharacters) is not a hexadecimal kernel address")
+            }
+            request.kexecImage = address
+        }
         if let mailboxText = cmdline.value("resume_agent.jump_mailbox") {
             guard let mailbox = parseHex(mailboxText), mailbox % ImageHeader.pageSize == 0, mailbox < ImageHeader.maxBytes else {
                 return fail("resume_agent.jump_mailbox=\(mailboxText.escapingControlCharacters) is not a page-aligned hexadecimal address")

@@ -14,6 +14,22 @@ public enum KexecImageList {
     /// `struct kimage`: head at 0, entry at 8, last_entry at 16, start at 24.
     public static let startOffset: UInt64 = 24
 
+    /// The loaded image's `struct kimage` words (head, entry, last_entry,
+    /// start), from the kernel variable `kexec_image` at virtual address
+    /// `symbol` (KASLR applied): its pointer and the struct read through
+    /// the kernel's page tables (`translate`).
+    public static func loaded(symbol: UInt64, translate: (UInt64) throws -> UInt64?,
+                              read: (UInt64, UnsafeMutableRawBufferPointer) throws -> Void) throws -> [UInt64] {
+        guard let at = try translate(symbol) else { throw FormatError.field("kexec_image", "\(hexAddress(symbol)) is not mapped") }
+        var pointer: UInt64 = 0
+        try withUnsafeMutableBytes(of: &pointer) { try read(at, $0) }
+        guard pointer != 0 else { throw FormatError.field("kexec_image", "is NULL (no kexec image loaded)") }
+        guard let kimage = try translate(pointer) else { throw FormatError.field("kexec_image", "points at \(hexAddress(pointer)), not mapped") }
+        var words = [UInt64](repeating: 0, count: 4)
+        try words.withUnsafeMutableBytes { try read(kimage, $0) }
+        return words
+    }
+
     /// Destination page -> source page, walking from `head` through at most
     /// `limit` entries (a list longer than that, or without its end, is refused).
     public static func sources(head: UInt64, limit: Int = 1 << 22,
