@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 14: a kept hibernate kernel against a cold-booted one, in one run,
-# same VM (QEMU TCG, -smp 1, -m 2G, A mem=1G, the KEXEC_JUMP kernel): the
+# same VM (QEMU TCG, -smp 2, -m 2G, A mem=1G, the KEXEC_JUMP kernel): the
 # `kept` scenario of Tests/jump/run.sh, read back from its logs.
 #   B ready:  from A's jump to B's first agent line that acts (cold: B boots
 #             its kernel and initramfs, then parks; kept: B resumes from its

@@ -79,10 +79,10 @@ public enum KeptHibernateKernel {
     }
 
     /// Loads the saved B into its window with A's `request` in the mailbox
-    /// (the window's first page) and jumps; returns when the jump comes
-    /// back (B jumped back after a checkpoint, or a boot kernel restored A).
-    public static func jump(into content: ScratchBuffer, window: PhysicalRange, bReentry: UInt64, request: String,
-                            log: (String) -> Void) throws {
+    /// (the window's first page). The kernel keeps its own copy: the
+    /// caller drops `content` before `jumpAndReturn`, so that B does not
+    /// save B's window a second time as A's memory.
+    public static func load(_ content: ScratchBuffer, window: PhysicalRange, bReentry: UInt64, request: String) throws {
         guard let page = JumpMailbox.page(mailbox: window.start, bReentry: bReentry, request: request) else {
             throw HostFailure("the request for the hibernate kernel is too long for its mailbox (\(request.utf8.count) bytes)")
         }
@@ -95,6 +95,11 @@ public enum KeptHibernateKernel {
         } catch {
             throw HostFailure("loading the saved hibernate kernel: \(KexecPolicy.explain(call: "kexec_load", errno: error.errno))")
         }
+    }
+
+    /// Jumps to the loaded B; returns when the jump comes back (B jumped
+    /// back after a checkpoint, or a boot kernel restored A).
+    public static func jumpAndReturn(window: PhysicalRange, bReentry: UInt64, log: (String) -> Void) throws {
         log("resuming the saved hibernate kernel in \(window) (re-entry point \(hexAddress(bReentry))): no boot")
         defer { Kexec.unload() }
         do { try Kexec.jumpAndReturn() } catch {

@@ -318,7 +318,10 @@ public enum KexecJumpHibernate {
         let request = b.requestWords(then: options.checkpoint ? "back" : "poweroff").joined(separator: " ")
         dropPageCache(options, log: log)
         sync()
-        try KeptHibernateKernel.jump(into: saved!.content, window: window, bReentry: saved!.bReentry, request: request, log: log)
+        let bReentry = saved!.bReentry
+        try KeptHibernateKernel.load(saved!.content, window: window, bReentry: bReentry, request: request)
+        saved = nil
+        try KeptHibernateKernel.jumpAndReturn(window: window, bReentry: bReentry, log: log)
     }
 
     /// The first `name` in PATH's directories, then /sbin and /usr/sbin.

@@ -17,7 +17,7 @@ mkdir -p "$logs"
 # of TCG on 2 busy cores.
 TIMEOUT="${JUMP_TIMEOUT:-300}"
 
-# boot NAME MEM DISK APPEND: one QEMU run (TCG, one CPU, DISK as /dev/vda),
+# boot NAME MEM DISK APPEND: one QEMU run (TCG, $JUMP_SMP CPUs: 2; DISK as /dev/vda),
 # its serial output timestamped into $logs/NAME.log. QEMU ends when the
 # guest reboots or powers off (-no-reboot).
 boot()

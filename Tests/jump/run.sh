@@ -9,9 +9,10 @@
 #
 #   checkpoint  A (mem=1G of 2 GiB) runs `resume-image hibernate --kexec-jump
 #               --checkpoint /dev/vda`; the agent in B saves A and jumps back;
-#               A's token process goes on with the same token, the command
-#               says "checkpoint written", and the image on the disk verifies
-#               (`resume-image verify` on the host)
+#               A's token process goes on with the same token, so does the
+#               one bound to CPU 1, on CPU 1; the command says "checkpoint
+#               written", and the image on the disk verifies (`resume-image
+#               verify` on the host). Then the same with one CPU (-smp 1).
 #   hibernate   A (mem=1G of 2 GiB, 64 MiB of random tmpfs data) runs
 #               `resume-image hibernate --kexec-jump /dev/vda`; B saves and
 #               powers off. Copies of that image are booted first where the
@@ -57,6 +58,13 @@ scenario_checkpoint()
 	"$STATIC/resume-image" verify "$disk" >"$logs/checkpoint-verify.log" 2>&1 ||
 		fail "checkpoint: the image does not verify: $(cat "$logs/checkpoint-verify.log")" || return 1
 	log "jump: checkpoint: $(cat "$logs/checkpoint-verify.log"); A's token $tok ticked $before before the jump, $after after"
+	# One CPU: the same round trip (no secondary CPU to bring back).
+	fresh_disk "$disk" 1G
+	JUMP_SMP=1 boot checkpoint-up 2G "$disk" "mem=1G jt.role=a jt.checkpoint=1 jt.after=2"
+	tok="$(token_of checkpoint-up)"
+	expect checkpoint-up "checkpoint written to /dev/vda" &&
+		expect checkpoint-up "JT-A CPUs online 0, 1 in /proc/cpuinfo" || return 1
+	[ "$(last_tick checkpoint-up "$tok" "JT-A resume-image hibernate returned")" -gt 0 ] || fail "checkpoint-up: token $tok does not go on"
 }
 
 scenario_jumpback()
