@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 14: a kept hibernate kernel against a cold-booted one, in one run,
+# A kept hibernate kernel against a cold-booted one, in one run,
 # same VM (QEMU TCG, -smp 2, -m 2G, A mem=1G, the KEXEC_JUMP kernel): the
 # `kept` scenario of Tests/jump/run.sh, read back from its logs.
 #   B ready:  from A's jump to B's first agent line that acts (cold: B boots
@@ -23,7 +23,7 @@ cold_whole=$(bc <<<"$(end kept-a) - $(at kept-a 'JT-A hibernating .*round 1')")
 kept_whole=$(bc <<<"$(end kept-c1) - $(at kept-c1 'JT-A hibernating .*round 2')")
 mkdir -p bench/results
 {
-	echo "# kept hibernate kernel (issue 14), $(date -u +%Y-%m-%d), $(nproc) host cores (load $(cut -d' ' -f1 /proc/loadavg)), QEMU TCG (1 vCPU), -m 2G, A mem=1G"
+	echo "# kept hibernate kernel, $(date -u +%Y-%m-%d), $(nproc) host cores (load $(cut -d' ' -f1 /proc/loadavg)), QEMU TCG (1 vCPU), -m 2G, A mem=1G"
 	echo "# command: bench/kept-hibernate-kernel.sh   (logs: $L)"
 	echo "B ready to save A, from A's jump:   cold boot ${cold_ready} s, kept ${kept_ready} s, ratio $(bc <<<"scale=2; $kept_ready / $cold_ready")"
 	echo "whole hibernation (A's command to power off): cold ${cold_whole} s (boots B once and saves it), kept ${kept_whole} s, ratio $(bc <<<"scale=2; $kept_whole / $cold_whole")"

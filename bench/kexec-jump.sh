@@ -21,6 +21,7 @@
 # line; and from QEMU's start). Host clock throughout; the tmpfs data must
 # come back intact.
 #   bench/kexec-jump.sh [DATA_MIB]     results: bench/results/kexec-jump.txt
+#   ($KEXEC_JUMP_RESULTS names another file: make demo's copy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data_mib=${1:-64}
@@ -28,7 +29,8 @@ make --no-print-directory kernel-jump static >/dev/null
 export JUMP_LOGS="$PWD/build/jump/bench-logs"
 # shellcheck source=Tests/jump/lib.sh
 . Tests/jump/lib.sh
-mkdir -p bench/results
+results_file="${KEXEC_JUMP_RESULTS:-bench/results/kexec-jump.txt}"
+mkdir -p "$(dirname "$results_file")"
 
 # used_bytes DISK: bytes of non-zero 4 KiB pages (the disk starts all zeros).
 used_bytes() {
@@ -137,4 +139,4 @@ read -r -a ours <<<"$results"
 	echo "#   ours restore, in C: $(grep -o "kernel A's image: .*" "$logs/ours-restore.log" | head -n1 | sed 's/; stub segment.*//')"
 	echo "#   ours kept save: $(grep -o "left out [0-9]* pages of kernel A's staged copy" "$logs/ours-restore.log" | head -n1)"
 	echo "#   pages saved: kernel $(sed -n 's/.*PM: hibernation: Image created (\([0-9]*\) pages copied.*/\1/p' "$logs/kernel-save.log"), ours $(sed -n 's/.*resume-agent: saved kernel A to .*: \([0-9]*\) of .*/\1/p' "$logs/ours-save.log" | head -n1) (A's staged copy of B left out; the kernel frees page cache before its snapshot, A's side drops it)"
-} | tee bench/results/kexec-jump.txt
+} | tee "$results_file"

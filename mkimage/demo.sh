@@ -18,6 +18,22 @@
 #                   agent restores it and the same process prints the same
 #                   token; the boot after that is a normal one.
 #
+# Then the seed's flow, on the KEXEC_JUMP kernel (mkimage/kernel-jump.sh,
+# built once and cached; -smp 2):
+#
+#   kexec-jump      kernel A (a token process, one bound to CPU 1, 64 MiB of
+#                   random tmpfs data) runs `resume-image hibernate
+#                   --kexec-jump`: the agent in the hibernate kernel B saves
+#                   A and powers off; copies of the image are refused (another
+#                   memory map, a flipped byte, lockdown); the boot kernel C,
+#                   confined to its first 512 MiB, restores A (its pages in
+#                   held-back memory written in place through device-dax), the
+#                   token and CPU 1 go on; the next boot is a normal one
+#                   (never twice) with all memory online;
+#   figures         bench/kexec-jump.sh: the same A hibernated by the kernel's
+#                   own hibernation and by ours (with a kept hibernate kernel),
+#                   image size, save and restore time, as ratios.
+#
 # It prints a line as each boot starts and each scenario ends, then a table:
 # each boot, what the agent decided (its "decision:" line), how long the
 # boot took, what happened and whether the scenario's checks passed.
@@ -25,14 +41,16 @@
 # NAME[-BOOT].serial.log (each boot's serial console), timings.txt.
 # BOOT_LIVE=1 shows the serial consoles as well (about 3,000 lines).
 #
-# Usage: mkimage/demo.sh [SCENARIO...]   (default: the six above)
+# Usage: mkimage/demo.sh [SCENARIO...]   (default: the six above, then the
+# seed's flow; naming boot scenarios runs only those)
 set -euo pipefail
 # shellcheck source=Tests/boot/lib.sh source-path=SCRIPTDIR/../Tests/boot
 . "$(dirname "${BASH_SOURCE[0]}")/../Tests/boot/lib.sh"
 
 LOG_DIR="$VM_DIR/logs/demo"
 export BOOT_LOG_DIR="$LOG_DIR"
-[ $# -gt 0 ] || set -- no-image noresume missing-device corrupt-image kernel-b snapshot
+seed_flow=0
+[ $# -gt 0 ] || { seed_flow=1; set -- no-image noresume missing-device corrupt-image kernel-b snapshot; }
 mkdir -p "$LOG_DIR"
 echo "demo: $* (QEMU, TCG: each boot takes a minute or so; building first if needed)"
 echo "demo: the full output goes to $LOG_DIR/run.log"
@@ -91,4 +109,42 @@ done <"$LOG_DIR/boots.tsv" |
 echo
 tail -n 1 "$LOG_DIR/run.log"
 echo "logs: $LOG_DIR/ (run.log: every check; NAME.serial.log: each boot's console)"
-exit "$rc"
+[ "$seed_flow" = 1 ] || exit "$rc"
+
+# The seed's flow: the hibernate scenario of the jump tests, then the
+# benchmark, each with all its checks.
+echo
+echo "demo: the seed's flow (kexec-jump hibernation on the KEXEC_JUMP kernel; its first build takes about 5 minutes)"
+jump_logs="$LOG_DIR/kexec-jump"
+set +e
+JUMP_LOGS="$jump_logs" bash "$REPO_ROOT/Tests/jump/run.sh" hibernate >"$LOG_DIR/kexec-jump.log" 2>&1
+jump_rc=$?
+KEXEC_JUMP_RESULTS="$LOG_DIR/kexec-jump-figures.txt" bash "$REPO_ROOT/bench/kexec-jump.sh" >"$LOG_DIR/kexec-jump-bench.log" 2>&1
+bench_rc=$?
+set -e
+# jump_row BOOT WHAT: a table row from one boot of the jump scenario.
+jump_row()
+{
+	local log="$jump_logs/$1.log" decision wall
+	decision="$(grep -o 'resume-agent: decision: [^:]*' "$log" 2>/dev/null | head -n1 | sed 's/resume-agent: decision: //')"
+	wall="$(tail -n1 "$log" 2>/dev/null | awk '{ print $1 }')"
+	printf '%s\t%s\t%s s\t%s\n' "kexec-jump/$1" "${decision:--}" "${wall:-?}" "$2"
+}
+tok="$(sed -n 's/.*JT-A up at .*: token \([0-9a-f]*\) .*/\1/p' "$jump_logs/hibernate-a.log" 2>/dev/null | head -n1)"
+{
+	jump_row hibernate-a "A hibernated through a kexec jump: $(grep -o 'resume-agent: saved kernel A to .* pages' "$jump_logs/hibernate-a.log" 2>/dev/null | head -n1 | sed 's/resume-agent: //')"
+	for r in refuse-memmap refuse-corrupt refuse-lockdown; do
+		jump_row "$r" "refused, normal boot: $(grep -o 'resume-agent: decision: boot normally: .*' "$jump_logs/$r.log" 2>/dev/null | head -n1 | sed 's/.*failed: //' | cut -c1-90)"
+	done
+	jump_row hibernate-c "restored: token ${tok:-?} goes on$(grep -q 'on cpu 1' "$jump_logs/hibernate-c.log" 2>/dev/null && echo ', and on CPU 1'); $(grep -o '[0-9]* pages put in place through dax' "$jump_logs/hibernate-c.log" 2>/dev/null | head -n1)"
+	jump_row hibernate-again "normal boot, never twice: $(grep -o 'MemTotal *[0-9]* kB' "$jump_logs/hibernate-again.log" 2>/dev/null | tail -n1)"
+} | awk -F'\t' '{ printf "%-27s  %-32s  %8s  %s\n", $1, $2, $3, $4 }'
+echo
+[ "$jump_rc" = 0 ] && echo "PASS kexec-jump (every check: $LOG_DIR/kexec-jump.log)" || echo "FAIL kexec-jump (see $LOG_DIR/kexec-jump.log)"
+if [ "$bench_rc" = 0 ]; then
+	echo "figures, ours/kernel's own hibernation, same VM, same kernel, same RAM content ($LOG_DIR/kexec-jump-figures.txt):"
+	grep -E '^(kernel|ours|ratios)' "$LOG_DIR/kexec-jump-figures.txt" | sed 's/^/  /'
+else
+	echo "FAIL figures (see $LOG_DIR/kexec-jump-bench.log)"
+fi
+[ "$rc" = 0 ] && [ "$jump_rc" = 0 ] && [ "$bench_rc" = 0 ]

@@ -1,11 +1,10 @@
 #!/bin/bash
-# Build the guests of the kexec-jump tests (Tests/jump/run.sh, issue 9)
+# Build the guests of the kexec-jump tests (Tests/jump/run.sh)
 # into build/jump/:
 #
 #   b.cpio    the hibernate kernel B's initramfs: busybox, the static
 #             resume-agent (build/static, `make static`), /init
-#             (mkimage/jump/init), and the prototype's kjump (B's
-#             `jt.b=kjump` jump back) when gcc and liblz4.a are there
+#             (mkimage/jump/init)
 #   a.cpio    A's and C's initramfs: the same plus the static resume-image,
 #             Debian's kexec-tools (with its libraries), the KEXEC_JUMP
 #             bzImage and b.cpio under /boot
@@ -43,9 +42,6 @@ grep -qx CONFIG_DEV_DAX=y "$config" && echo kernel/drivers/dax/device_dax.ko >>"
 grep -qx CONFIG_DEV_DAX_HMEM=y "$config" && echo kernel/drivers/dax/hmem/dax_hmem.ko >>"$tree/etc/modules.builtin"
 grep -qx CONFIG_DEV_DAX_KMEM=y "$config" && echo kernel/drivers/dax/kmem.ko >>"$tree/etc/modules.builtin"
 chmod 0755 "$tree/init"
-if command -v gcc >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/liblz4.a ]; then
-	gcc -O2 -Wall -Wextra -Werror -static -o "$tree/bin/kjump" "$MKIMAGE_DIR/kjump/kjump.c" -llz4
-fi
 log "jump: b.cpio"
 python3 "$MKIMAGE_DIR/newc.py" "$tree" "$OUT/b.cpio"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Build the KEXEC_JUMP test kernel (issue 9) from Debian's linux-source-6.12:
+# Build the KEXEC_JUMP test kernel from Debian's linux-source-6.12:
 # `make tinyconfig`, then mkimage/kernel-jump.config merged over it, then
 # `make olddefconfig`; every line of the fragment is checked to hold in the
 # final .config (a symbol Kconfig silently drops fails the build).

@@ -6,7 +6,7 @@ import ResumeReports
 import Glibc
 #endif
 
-/// Issue 14, the seed's optimisation: kernel A keeps its hibernate kernel
+/// The seed's optimisation: kernel A keeps its hibernate kernel
 /// B. The first time, B boots cold and parks (jumps back at once); A reads
 /// the parked B out of its own kexec image (`readParked`) and saves B's
 /// window and re-entry point as a segments image ("Saved hibernate

@@ -34,7 +34,7 @@ public enum KexecJumpHibernate {
         /// jump, as the kernel's own hibernation frees memory first: what is
         /// clean on disk need not be in the image).
         public var keepPageCache = false
-        /// Keep the hibernate kernel in this file (issue 14): boot it once,
+        /// Keep the hibernate kernel in this file: boot it once,
         /// let it park, save it; every later jump resumes it from the file.
         public var keepHibernateKernel: String?
         /// The kexec program (default: the first of PATH, /sbin, /usr/sbin that has it).
@@ -286,7 +286,7 @@ public enum KexecJumpHibernate {
         if write(fd, "3", 1) == 1 { log("dropped the page cache (clean pages are on disk already; --keep-page-cache keeps it)") }
     }
 
-    /// Issue 14: jump into the kept hibernate kernel, resumed from its file.
+    /// Jump into the kept hibernate kernel, resumed from its file.
     /// The first time (or when the file does not fit this B), B boots cold
     /// and parks; A reads B's parked pages out of its own kexec image (the
     /// jump back swapped them there: `KexecImageList`) and saves them.
@@ -506,7 +506,7 @@ public enum KexecJumpLayout {
         public var consoles: [String] = []
         public var tscKHz: UInt64?
         public var append = ""
-        /// B is kept (issue 14): the window's first page is the mailbox
+        /// B is kept: the window's first page is the mailbox
         /// (ACPI data to B), and B parks instead of saving on its first run.
         public var mailbox = false
         /// A's real-mode trampoline (`RealModeTrampoline`): left alone by B, saved.

@@ -2,7 +2,7 @@ import ResumeBoot
 import ResumeCore
 import ResumeSystem
 
-/// A kept hibernate kernel's file (issue 14, "Saved hibernate kernels" in
+/// A kept hibernate kernel's file ("Saved hibernate kernels" in
 /// docs/FORMAT.md): who B is, and whether a file holds a B that A can
 /// resume. Shared by `resume-image hibernate --keep-hibernate-kernel` and
 /// `resume-probe --hibernate-kernel FILE`.

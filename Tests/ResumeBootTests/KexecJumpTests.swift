@@ -116,7 +116,7 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertTrue(b.logs.contains { $0.contains("does not locate its struct pages: saving every page") }, "\(b.logs)")
     }
 
-    // MARK: A kept B (issue 14): the mailbox
+    // MARK: A kept B: the mailbox
 
     func testParkedHibernateKernelTellsAItsReentryThenSavesAWhenAComesBack() throws {
         let mailbox: UInt64 = 0x400_0000
@@ -460,7 +460,7 @@ final class KexecJumpTests: XCTestCase {
     }
 }
 
-/// Reading a loaded kexec image's pages out of kernel memory (issue 14).
+/// Reading a loaded kexec image's pages out of kernel memory.
 final class KexecImageListTests: XCTestCase {
     func testTheListGivesEachDestinationPageItsSourcePage() throws {
         // head -> list page at 0x1000: dest 0x40000000, two sources, then

@@ -115,7 +115,7 @@ final class SignatureTests: XCTestCase {
     }
 }
 
-/// Peak memory is bounded by bytes in flight, not by chunks (issue 11, part 5).
+/// Peak memory is bounded by bytes in flight, not by chunks.
 final class MemoryBoundTests: XCTestCase {
     func testPipelineBuffersStayWithinTheBudgetForEveryChunkSize() {
         var size = ImageHeader.minChunkSize

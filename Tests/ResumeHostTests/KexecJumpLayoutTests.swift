@@ -70,7 +70,7 @@ final class KexecJumpLayoutTests: XCTestCase {
             .hasPrefix("--window 0x30000000-0x33ffffff is not RAM that A leaves unused (unused: 0x40000000-0x7ffdcfff)"))
     }
 
-    /// The contract with the agent in B (docs/KEXEC-JUMP.md, issue 9).
+    /// The contract with the agent in B (docs/KEXEC-JUMP.md).
     func testBCommandLine() throws {
         let iomem = IOMem.parse(F.iomemMem1G)
         let firmware = F.firmware(F.fwmap2G)

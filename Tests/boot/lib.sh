@@ -24,8 +24,7 @@ BOOT_TIMEOUT="${BOOT_TIMEOUT:-120}"
 # 6-10 s of guest time. A root reached later than this means some resume
 # wait ran to its default length instead of the bound the test gave.
 MAX_ROOT_UPTIME="${MAX_ROOT_UPTIME:-30}"
-# The test VM confines its kernel as a real machine would (DESIGN.md,
-# "Confining the boot kernel on real hardware"): 1536 MiB of RAM, 512 MiB
+# The test VM confines its kernel as a real machine would: 1536 MiB of RAM, 512 MiB
 # of it below 4 GiB (max-ram-below-4g) and 1 GiB at 4 GiB, one NUMA node
 # (QEMU then makes an ACPI SRAT, without which kmem rejects the memory),
 # and memmap=1G%4G-1+0xefffffff holding the GiB at 4 GiB back as "Soft

@@ -23,10 +23,7 @@
 #               the agent restores A, whose token goes on ticking (same
 #               token, later ticks) with its tmpfs data intact; a third boot
 #               of the same disk is a normal boot (never twice).
-#   jumpback    A's command with the prototype's B (`kjump back`, which
-#               saves nothing): the jump and the return work, A's token goes
-#               on, and the command says no image was saved (exit 1)
-#   kept        issue 14: A keeps its hibernate kernel (--keep-hibernate-kernel
+#   kept        A keeps its hibernate kernel (--keep-hibernate-kernel
 #               on a second disk): the first hibernation boots B cold and saves
 #               it, the second resumes it from its file (no boot), both
 #               restored by C with A's token going on; a saved B for another
@@ -65,19 +62,6 @@ scenario_checkpoint()
 	expect checkpoint-up "checkpoint written to /dev/vda" &&
 		expect checkpoint-up "JT-A CPUs online 0, 1 in /proc/cpuinfo" || return 1
 	[ "$(last_tick checkpoint-up "$tok" "JT-A resume-image hibernate returned")" -gt 0 ] || fail "checkpoint-up: token $tok does not go on"
-}
-
-scenario_jumpback()
-{
-	local disk="$dir/jumpback.img" tok before after
-	fresh_disk "$disk" 64M
-	boot jumpback 1G "$disk" "mem=256M jt.role=a jt.checkpoint=1 jt.bappend=jt.b=kjump jt.after=3"
-	tok="$(token_of jumpback)"
-	expect jumpback "kjump: jump back to A" &&
-		expect jumpback "back from the hibernate kernel without an image on /dev/vda" &&
-		expect jumpback "JT-A resume-image hibernate returned .*: exit status 1" || return 1
-	after="$(last_tick jumpback "$tok" "JT-A resume-image hibernate returned")"
-	[ "$after" -ge 0 ] || fail "jumpback: token $tok does not tick after the return"
 }
 
 scenario_refusals()
@@ -170,7 +154,7 @@ scenario_hibernate()
 	return "$ok"
 }
 
-# Issue 14: A keeps its hibernate kernel in a file on a second disk. The
+# A keeps its hibernate kernel in a file on a second disk. The
 # first hibernation boots B cold; B parks; A saves B and resumes it from
 # there (the log says which); C restores A; A hibernates again, now
 # resuming the saved B with no boot; C restores A again (same token, ticks

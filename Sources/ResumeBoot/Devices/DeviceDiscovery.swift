@@ -131,7 +131,7 @@ public enum DeviceDiscovery {
         } catch {
             return .rejected(BootReason(error, otherwise: .deviceUnreadable))
         }
-        // A kept hibernate kernel (issue 14) is for kernel A's own jumps:
+        // A kept hibernate kernel is for kernel A's own jumps:
         // entering it at boot would start B with no A behind it.
         if reader.header.kind == .segments, !reader.header.kernelBuildID.isEmpty {
             return .rejected(BootReason(.kindUnsupported, "a saved hibernate kernel (resume-image hibernate --keep-hibernate-kernel), not an image to boot"))

@@ -27,7 +27,7 @@ public struct KernelASave {
 
     /// Saves, then powers off or jumps back. Returns only when neither
     /// happened, with the exit status for the boot script. A kept B (a
-    /// mailbox, issue 14) comes back here whenever A jumps to it again,
+    /// mailbox) comes back here whenever A jumps to it again,
     /// with A's next request in the mailbox.
     public func run() -> Int32 {
         var request = self.request

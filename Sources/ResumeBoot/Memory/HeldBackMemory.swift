@@ -9,7 +9,7 @@ import ResumeSystem
 /// `kmem` through `new_id` (kmem adds its memory as offline blocks), and
 /// `MemoryHotplug.onlineAll` then onlines those blocks with `online` (not
 /// `online_movable`: a snapshot of 400 MiB fell 45060 pages short with
-/// movable memory). DESIGN.md "Confining the boot kernel on real hardware".
+/// movable memory).
 ///
 /// Module loading: the agent itself, with finit_module(2), not the boot
 /// script's modprobe. The agent is what decides to bring memory online and

@@ -22,7 +22,7 @@ public struct MemmapSuggestion: Sendable, Equatable {
     public var lowBytes: UInt64
     public var neededLowBytes: UInt64
     /// A BIOS boot with KASLR may place the kernel inside the region when
-    /// it is larger than its start (DESIGN.md): then `nokaslr`.
+    /// it is larger than its start: then `nokaslr`.
     public var nokaslr: Bool
 
     public static let alignment: UInt64 = 2 << 30

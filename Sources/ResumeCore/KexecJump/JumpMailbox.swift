@@ -1,5 +1,5 @@
 /// The page kernel A and a kept hibernate kernel B pass re-entry points
-/// and requests through (issue 14, "a pre-booted hibernate kernel").
+/// and requests through ("a pre-booted hibernate kernel").
 ///
 /// A kexec jump tells each side its peer's re-entry point only on the
 /// stack: at entry, 0(%rsp) is the return address in the caller's

@@ -4,7 +4,7 @@
 /// its low bits: a destination (where the next source pages go), a source
 /// page, the next page of entries, or the end.
 ///
-/// Why A reads this (issue 14): after a KEXEC_PRESERVE_CONTEXT jump comes
+/// Why A reads this: after a KEXEC_PRESERVE_CONTEXT jump comes
 /// back, relocate_kernel has swapped every destination page with its source
 /// page, so the hibernate kernel's pages are in A's source pages, not in its
 /// window. Destination page N of the window holds, in A, the bytes of its
