@@ -436,6 +436,22 @@ final class KexecJumpTests: XCTestCase {
         h.flags = []
         h.formatMinor = 1
         XCTAssertThrowsError(try ImageHeader.decode(h.encode())) { XCTAssertTrue("\($0)".contains("needs format 1.2"), "\($0)") }
+        h.formatMinor = 2
+        h.producerRelease = "6.1.0\u{1b}[2J"
+        XCTAssertThrowsError(try ImageHeader.decode(h.encode())) {
+            XCTAssertEqual("\($0)", "producer release: byte 5 is 0x1b, not printable ASCII")
+        }
+    }
+
+    /// Honest checksums, a matching map hash, and a range that is not RAM here.
+    func testARangeThatIsNotRAMInTheFirmwareMapIsRefused() throws {
+        let small = KernelA.firmwareMapHash(top: 4 << 20)
+        let line = KernelA.hibernateCommandLine().replacing("resume_agent.jump_memmap=\(String(KernelA.firmwareMapHash(), radix: 16))",
+                                                                with: "resume_agent.jump_memmap=\(String(small, radix: 16))")
+        let b = hibernateKernel(cmdline: line)
+        _ = runAgent(b)
+        let c = bootKernel(image: b.devices["/dev/vdb"]!.bytes, memoryTop: 4 << 20)
+        try assertRefused(c, "pages 1 range 0x100000-0x4fffff is not RAM in this machine's firmware memory map")
     }
 
     func testJumpRequestRefusesMalformedParameters() {

@@ -229,6 +229,11 @@ final class CorruptionTests: XCTestCase {
         bits[1] = 0b0001_0101
         XCTAssertEqual(TestImages.verifyError(try TestImages.memoryImage(pageMap: bits).bytes) as? FormatError,
                        .field("page map", "has bits set past its 12 pages"))
+        // A's re-entry point in a page the map leaves out (same counts).
+        bits = TestImages.pageMapBits
+        bits[0] = 0b1111_0110
+        XCTAssertEqual(TestImages.verifyError(try TestImages.memoryImage(pageMap: bits).bytes) as? FormatError,
+                       .field("entry address", "0x100010 is in a page the page map leaves out (A's re-entry code must be saved)"))
     }
 
     func testTableAndChunkCorruptions() throws {

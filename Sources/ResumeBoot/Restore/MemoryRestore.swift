@@ -232,6 +232,14 @@ struct MemoryRestore: RestorePath {
         guard map.hash == h.memoryLayoutHash else {
             throw BootReason(.otherMemory, "kernel A's image was saved on a machine with another firmware memory map (hash \(hex16(h.memoryLayoutHash)), this one \(hex16(map.hash)))")
         }
+        // Honest checksums can still name memory that is not RAM here: the
+        // stub would write there.
+        for (i, e) in h.entries.enumerated() where e.type.holdsPages {
+            let range = PhysicalRange(start: e.physicalAddress, size: e.memorySize)
+            guard map.isRAM(range) else {
+                throw BootReason(.imageInvalid, "kernel A's image: \(e.type.name) \(i) range \(range) is not RAM in this machine's firmware memory map")
+            }
+        }
     }
 
     /// The lowest base (2 MiB aligned, at least 16 MiB) where `size` bytes

@@ -38,6 +38,17 @@ public struct FirmwareMemoryMap: Equatable, Sendable {
         entries.filter { $0.type.trimmingWhitespace() == "System RAM" }.map { ($0.start, $0.end) }
     }
 
+    /// Whether every byte of `range` is "System RAM" (adjacent entries count as one).
+    public func isRAM(_ range: PhysicalRange) -> Bool {
+        var cursor = range.start
+        for r in ram.sorted(by: { $0.start < $1.start }) where r.start <= cursor && cursor <= r.end {
+            guard r.end < UInt64.max else { return true }
+            cursor = r.end + 1
+            if cursor >= range.end { return true }
+        }
+        return cursor >= range.end
+    }
+
     /// Reads `/sys/firmware/memmap/N/{start,end,type}` through `read`
     /// (a path to its text, nil when absent). N counts up from 0 and stops at
     /// the first absent entry, or at `limit` entries (the kernel makes one per

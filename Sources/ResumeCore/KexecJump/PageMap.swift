@@ -81,6 +81,13 @@ public struct PageMap: Sendable, Equatable {
         for (r, (i, e)) in pages.enumerated() where e.rawSize != savedPages(inRange: r) * ImageHeader.pageSize {
             throw .field("pages \(i) raw size", "is \(e.rawSize), the page map saves \(savedPages(inRange: r)) pages of that range")
         }
+        guard let bit = bit(of: header.entryAddress), isSaved(bit) else {
+            throw Self.entryNotSaved(header.entryAddress)
+        }
+    }
+
+    static func entryNotSaved(_ address: UInt64) -> FormatError {
+        .field("entry address", "0x\(String(address, radix: 16)) is in a page the page map leaves out (A's re-entry code must be saved)")
     }
 }
 
@@ -95,11 +102,24 @@ struct PageMapCount {
     private var saved: [UInt64]
     private var bit: UInt64 = 0
     private var strayBits = false
+    /// The bit of the entry address's page, and whether it was seen set.
+    private let entryBit: UInt64?
+    private let entryAddress: UInt64
+    private var entrySaved = false
 
     init(_ header: ImageHeader) {
         entries = Array(header.entries.dropFirst())
         rangePages = entries.map { $0.memorySize / ImageHeader.pageSize }
         saved = [UInt64](repeating: 0, count: entries.count)
+        entryAddress = header.entryAddress
+        var first: UInt64 = 0, found: UInt64?
+        for e in entries {
+            if header.entryAddress >= e.physicalAddress, header.entryAddress - e.physicalAddress < e.memorySize {
+                found = first + (header.entryAddress - e.physicalAddress) / ImageHeader.pageSize
+            }
+            first += e.memorySize / ImageHeader.pageSize
+        }
+        entryBit = found
     }
 
     mutating func count(_ bytes: UnsafeRawBufferPointer) {
@@ -108,6 +128,7 @@ struct PageMapCount {
         for r in rangePages.indices where bit >= base + rangePages[r] { base += rangePages[r]; range = r + 1 }
         rangeEnd = base + (range < rangePages.count ? rangePages[range] : 0)
         for byte in bytes {
+            if let e = entryBit, e >= bit, e < bit + 8, byte >> (e - bit) & 1 == 1 { entrySaved = true }
             for b in 0..<8 where byte >> b & 1 == 1 {
                 let at = bit + UInt64(b)
                 while range < rangePages.count, at >= rangeEnd {
@@ -125,5 +146,6 @@ struct PageMapCount {
         for (r, e) in entries.enumerated() where e.rawSize != saved[r] * ImageHeader.pageSize {
             throw .field("pages \(r + 1) raw size", "is \(e.rawSize), the page map saves \(saved[r]) pages of that range")
         }
+        guard entrySaved else { throw PageMap.entryNotSaved(entryAddress) }
     }
 }
