@@ -168,7 +168,9 @@ uint64_t stub_main(struct fr_stub_params *p)
 	    (p->map_limit & ((1ULL << 30) - 1)) || (p->map_limit >> 30) == 0 || (p->map_limit >> 30) > 64 ||
 	    seg_end > p->map_limit || p->scratch_off + p->scratch_bytes > p->segment_bytes ||
 	    p->scratch_bytes < 0x10000 + (2 + (p->map_limit >> 30)) * FR_PAGE + p->chunk_size ||
-	    p->data_off + p->data_bytes > p->scratch_off)
+	    (p->data_addr == 0 && p->data_off + p->data_bytes > p->scratch_off) ||
+	    (p->data_addr != 0 && (p->data_off != 0 || p->data_addr > p->map_limit || p->data_bytes > p->map_limit - p->data_addr ||
+				   (p->data_addr < seg_end && p->data_addr + p->data_bytes > (uint64_t)base))))
 		return fail(p, "bad parameters", 0);
 	uint8_t *scratch = base + p->scratch_off;
 	uint8_t *buffer = scratch + 0x10000 + (2 + (p->map_limit >> 30)) * FR_PAGE;
@@ -178,7 +180,8 @@ uint64_t stub_main(struct fr_stub_params *p)
 
 	const uint8_t *map = base + p->map_off;
 	const uint32_t *sizes = (const uint32_t *)(base + p->chunks_off);
-	const uint8_t *data = base + p->data_off, *dend = data + p->data_bytes;
+	const uint8_t *data = p->data_addr ? (const uint8_t *)p->data_addr : base + p->data_off, *dend = data + p->data_bytes;
+	uint64_t data_start = (uint64_t)data, data_end = (uint64_t)dend;
 	uint64_t bit0 = 0, chunk = 0, placed = 0;
 	for (uint64_t r = 0; r < p->nranges; r++) {
 		const struct fr_stub_range *range = &p->ranges[r];
@@ -206,6 +209,8 @@ uint64_t stub_main(struct fr_stub_params *p)
 				uint64_t dst = range->start + k * FR_PAGE;
 				if (dst < seg_end && dst + FR_PAGE > (uint64_t)base)
 					return fail(p, "a saved page inside the stub's segment", dst);
+				if (dst < data_end && dst + FR_PAGE > data_start)
+					return fail(p, "a saved page inside the stored chunks", dst);
 				copy((uint8_t *)dst, src + j * FR_PAGE, FR_PAGE);
 				placed++;
 			}

@@ -123,9 +123,10 @@ public enum KexecJumpHibernate {
         }
         var b = KexecJumpLayout.BCommandLine(window: window, firmware: firmware, iomem: iomem, target: options.target,
                                              then: options.checkpoint ? "back" : "poweroff", vmcoreinfo: vmcoreinfo)
-        b.trampoline = try trampoline(read, log: log)
-        b.kexecImage = symbolLines(RealModeTrampoline.path, named: ["kexec_image"])
-            .flatMap { $0.split(separator: " ").first }.flatMap { parseHex($0) }.flatMap { $0 == 0 ? nil : $0 }
+        // What B needs of A's symbols, in one pass over /proc/kallsyms.
+        let kallsyms = symbolLines(RealModeTrampoline.path, named: RealModeTrampoline.symbols + ["kexec_image"])
+        b.trampoline = try trampoline(read, kallsyms: kallsyms, log: log)
+        b.kexecImage = kallsyms.flatMap { RealModeTrampoline.address(of: "kexec_image", kallsyms: $0) }
         b.mailbox = options.keepHibernateKernel != nil
         b.consoles = cmdline.parameters.filter { $0.name == "console" }.compactMap { $0.value }
         b.tscKHz = read("/proc/cpuinfo").flatMap(KexecJumpLayout.cpuKHz)
@@ -182,9 +183,9 @@ public enum KexecJumpHibernate {
     /// with one CPU online (nothing comes back through it). With more, a
     /// trampoline that cannot be found refuses the jump: A's secondary CPUs
     /// would start from B's or C's code.
-    static func trampoline(_ read: (String) -> String?, log: (String) -> Void) throws -> PhysicalRange? {
+    static func trampoline(_ read: (String) -> String?, kallsyms: String?, log: (String) -> Void) throws -> PhysicalRange? {
         let online = read("/sys/devices/system/cpu/online")?.trimmingWhitespace() ?? "0"
-        let found = locateTrampoline()
+        let found = locateTrampoline(kallsyms: kallsyms)
         switch found {
         case let .success(range):
             log("kernel A's real-mode trampoline: \(range) (B leaves it alone and saves it; CPUs online: \(online))")
@@ -196,8 +197,9 @@ public enum KexecJumpHibernate {
         }
     }
 
-    static func locateTrampoline() -> Result<PhysicalRange, RealModeTrampoline.Failure> {
-        guard let text = symbolLines(RealModeTrampoline.path, named: RealModeTrampoline.symbols) else {
+    /// From `kallsyms`, the lines of /proc/kallsyms naming its symbols.
+    static func locateTrampoline(kallsyms: String?) -> Result<PhysicalRange, RealModeTrampoline.Failure> {
+        guard let text = kallsyms else {
             return .failure(.init("cannot read \(RealModeTrampoline.path)"))
         }
         let addresses: [String: UInt64]

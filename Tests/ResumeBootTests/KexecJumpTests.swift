@@ -271,17 +271,19 @@ final class KexecJumpTests: XCTestCase {
     /// held-back device bound to `driver`, and checks every page of A.
     func assertConfinedRestore(driver: String, file: StaticString = #filePath, line: UInt = #line) throws -> FakeSystem {
         let (b, image) = try savedImage()
-        // C runs below 0x290000; the rest is held back (not a chunk
-        // boundary: one chunk is split between C and the stub).
-        let held = PhysicalRange(start: 0x29_0000, size: 0x80_0000 - 0x29_0000)
-        let (c, dax) = confinedBootKernel(image: image, held: held, memmap: "5568K%2624K", driver: driver)
+        // C runs below 0x290000; the rest, to 32 MiB, is held back (not a
+        // chunk boundary: one chunk is split between C and the stub). The
+        // stub's chunks go where A has no page, at 16 MiB.
+        let held = PhysicalRange(start: 0x29_0000, size: 0x200_0000 - 0x29_0000)
+        let (c, dax) = confinedBootKernel(image: image, held: held, memmap: "30144K%2624K", driver: driver)
         defer { dax.deallocate() }
         _ = runAgent(c)
         XCTAssertEqual(c.events.filter { $0.hasPrefix("jump") }, ["jump"], "\(c.events) \(c.logs)")
         XCTAssertTrue(c.events.contains("munmap /dev/dax0.0"), "\(c.events)")
         XCTAssertFalse(c.writes.contains { $0.0.hasSuffix("/state") || $0.0.hasSuffix("/kmem/new_id") }, "held-back memory stays offline: \(c.writes)")
         let (base, segment, _) = try XCTUnwrap(c.loadedSegments.first)
-        let restored = try playStub(segment: segment, base: base)
+        let restored = try playStub(segment: segment, base: base, heldBack: (held.start, dax))
+        XCTAssertTrue(c.logs.contains { $0.contains("in held-back memory at 0x1000000") }, "\(c.logs)")
         var inPlace = 0, byStub = 0
         for k in 0..<KernelA.ramPages {
             let pfn = KernelA.ramStart / 4096 + k, address = pfn * 4096
@@ -341,15 +343,30 @@ final class KexecJumpTests: XCTestCase {
 
     /// Plays restore-stub.c on the segment: params at the page after the
     /// stub; each chunk copied or decoded, its pages put where the map says.
-    func playStub(segment: [UInt8], base: UInt64) throws -> [UInt64: [UInt8]] {
+    /// `heldBack`: held-back memory (its start, its bytes) where the stub's
+    /// chunks may lie (params 0x1D8).
+    func playStub(segment: [UInt8], base: UInt64, heldBack: (start: UInt64, memory: UnsafeMutableRawBufferPointer)? = nil) throws -> [UInt64: [UInt8]] {
         func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(segment[at + $1]) << (8 * UInt64($1)) } }
         func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(segment[at + $1]) << (8 * UInt32($1)) } }
         let p = (RestoreStubCode.bytes.count + 4095) & ~4095
-        XCTAssertEqual(u64(p), 0x3130_4255_5453_5246)
+        XCTAssertEqual(u64(p), 0x3230_4255_5453_5246)
         XCTAssertEqual(u64(p + 0x08), KernelA.reentry)
         XCTAssertEqual(u64(p + 0x1D0), UInt64(segment.count))
-        let mapOffset = Int(u64(p + 0x28)), chunks = Int(u64(p + 0x30)), dataOffset = Int(u64(p + 0x40))
-        var data = dataOffset, chunk = 0, bit0: UInt64 = 0
+        let mapOffset = Int(u64(p + 0x28)), chunks = Int(u64(p + 0x30)), dataAddress = u64(p + 0x1D8)
+        // The stored chunks: in the segment, or in held-back memory.
+        let source: UnsafeRawBufferPointer
+        var data: Int
+        if dataAddress != 0 {
+            let held = try XCTUnwrap(heldBack, "the chunks are at \(dataAddress), outside the segment")
+            XCTAssertEqual(u64(p + 0x40), 0)
+            source = UnsafeRawBufferPointer(held.memory)
+            data = Int(dataAddress - held.start)
+        } else {
+            source = segment.withUnsafeBytes { UnsafeRawBufferPointer(start: $0.baseAddress, count: $0.count) }
+            data = Int(u64(p + 0x40))
+        }
+        let dataRange = dataAddress..<(dataAddress + u64(p + 0x48))
+        var chunk = 0, bit0: UInt64 = 0
         var out: [UInt64: [UInt8]] = [:]
         for r in 0..<Int(u64(p + 0x58)) {
             let start = u64(p + 0x60 + r * 24), pages = u64(p + 0x68 + r * 24), count = u64(p + 0x70 + r * 24)
@@ -358,15 +375,14 @@ final class KexecJumpTests: XCTestCase {
                 let stored = Int(u32(chunks + chunk * 8)), raw = Int(u32(chunks + chunk * 8 + 4))
                 chunk += 1
                 var decoded = [UInt8](repeating: 0, count: raw)
-                try segment.withUnsafeBytes { s in
-                    try decoded.withUnsafeMutableBytes {
-                        try ChunkCodec.decode(UnsafeRawBufferPointer(rebasing: s[data..<(data + stored)]), rawSize: raw, into: $0, index: 0)
-                    }
+                try decoded.withUnsafeMutableBytes {
+                    try ChunkCodec.decode(UnsafeRawBufferPointer(rebasing: source[data..<(data + stored)]), rawSize: raw, into: $0, index: 0)
                 }
                 for j in 0..<(raw / 4096) {
                     while k < pages, (segment[mapOffset + Int((bit0 + k) / 8)] >> ((bit0 + k) % 8)) & 1 == 0 { k += 1 }
                     XCTAssertLessThan(k, pages)
                     out[start / 4096 + k] = Array(decoded[(j * 4096)..<(j * 4096 + 4096)])
+                    XCTAssertFalse(dataAddress != 0 && dataRange.contains(start + k * 4096), "the stub never writes over its chunks")
                     k += 1
                 }
                 data += stored

@@ -103,6 +103,8 @@ final class KexecJumpLayoutTests: XCTestCase {
             """
         guard case let .success(addresses) = RealModeTrampoline.addresses(kallsyms: kallsyms) else { return XCTFail() }
         XCTAssertEqual(addresses["real_mode_header"], 0xffff_ffff_819a_d658)
+        XCTAssertEqual(RealModeTrampoline.address(of: "other", kallsyms: kallsyms), 0xffff_ffff_819a_d660)
+        XCTAssertNil(RealModeTrampoline.address(of: "kexec_image", kallsyms: kallsyms))
         XCTAssertEqual(RealModeTrampoline.range(addresses: addresses, header: 0x9_8000), .success(PhysicalRange(start: 0x9_8000, size: 0x7000)))
         XCTAssertEqual(RealModeTrampoline.range(addresses: addresses, header: 0xF_C000),
                        .failure(.init("real_mode_header points at 0xfc000, not a page below 1 MiB with 28672 bytes after it")))

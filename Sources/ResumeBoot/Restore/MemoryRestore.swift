@@ -75,8 +75,13 @@ struct MemoryRestore: RestorePath {
         } catch {
             throw BootReason(error, otherwise: .deviceUnreadable)
         }
+        // Confined, the stub's chunks go into held-back memory A left free
+        // (never a page A saved, nor one C puts in place): kexec_load then
+        // copies only the stub, its map and its table, and the stub reads
+        // them where C wrote them.
+        let parked = heldBack.isEmpty ? nil : Self.place(stubData, ram: heldBack.map(\.range), savedByA: plan.map)
         let layout = SegmentLayout(stubBytes: UInt64(RestoreStubCode.bytes.count), mapBytes: h.entries[0].rawSize,
-                                   chunkCount: stubChunkCount, dataBytes: stubData, chunkSize: UInt64(h.chunkSize))
+                                   chunkCount: stubChunkCount, dataBytes: stubData, chunkSize: UInt64(h.chunkSize), dataAddress: parked)
         guard layout.total <= totalRAM / 2 else {
             throw BootReason(.loadFailed, "kernel A's image needs a \(sizeText(layout.total)) kexec segment; kexec_load stages at most half of the \(sizeText(totalRAM)) online")
         }
@@ -84,7 +89,7 @@ struct MemoryRestore: RestorePath {
         guard let base = Self.place(layout.total, ram: ram, savedByA: plan.stubMap) else {
             throw BootReason(.loadFailed, "no \(sizeText(layout.total)) run of this kernel's RAM is free in kernel A for the restore stub")
         }
-        let mapLimit = (max(mapEnd, base + layout.total) + (1 << 30) - 1) & ~((1 << 30) - 1)
+        let mapLimit = (max(mapEnd, base + layout.total, (parked ?? 0) + stubData) + (1 << 30) - 1) & ~((1 << 30) - 1)
         let buffer = ScratchBuffer(count: Int(layout.total))
         RestoreStubCode.bytes.withUnsafeBytes { buffer.memory.copyMemory(from: $0) }
         plan.stubMap.bits.withUnsafeBytes {
@@ -92,8 +97,15 @@ struct MemoryRestore: RestorePath {
         }
         let start = system.monotonicMilliseconds()
         let cpus = WorkerPool.onlineCPUs
+        let stubChunks: UnsafeMutableRawBufferPointer
+        if let parked, let region = heldBack.first(where: { parked >= $0.range.start && parked < $0.range.end }) {
+            let at = Int(parked - region.range.start)
+            stubChunks = UnsafeMutableRawBufferPointer(rebasing: region.mapping.memory[at..<(at + Int(stubData))])
+        } else {
+            stubChunks = UnsafeMutableRawBufferPointer(rebasing: buffer.memory[Int(layout.dataOffset)..<Int(layout.dataOffset + stubData)])
+        }
         do {
-            try place(plan, heldBack: heldBack, layout: layout, into: buffer.memory, pool: WorkerPool(threads: cpus))
+            try place(plan, heldBack: heldBack, layout: layout, into: buffer.memory, stubChunks: stubChunks, pool: WorkerPool(threads: cpus))
         } catch {
             throw BootReason(error, otherwise: .deviceUnreadable)
         }
@@ -102,7 +114,8 @@ struct MemoryRestore: RestorePath {
         let devices = heldBack.map { "\($0.name) \($0.range)" }.joined(separator: ", ")
         system.log("kernel A's image: \(plan.map.savedPages) of \(plan.map.totalPages) pages saved, \(sizeText(h.storedTotal)) stored; "
             + "\(plan.inPlacePages) pages put in place through dax\(heldBack.isEmpty ? " (no device-dax memory mapped)" : " (\(devices))") and \(plan.stubPages) left to the restore stub, "
-            + "in \(ms) ms on \(cpus) CPU\(cpus == 1 ? "" : "s"); stub segment \(sizeText(layout.total)) at \(hexAddress(base)), A's re-entry point \(hexAddress(h.entryAddress))")
+            + "in \(ms) ms on \(cpus) CPU\(cpus == 1 ? "" : "s"); stub segment \(sizeText(layout.total)) at \(hexAddress(base))"
+            + (parked.map { ", its chunks (\(sizeText(stubData))) in held-back memory at \(hexAddress($0))" } ?? "") + ", A's re-entry point \(hexAddress(h.entryAddress))")
         let segments = [KexecSegment(buffer: UnsafeRawBufferPointer(buffer.memory), memory: base, memorySize: layout.total)]
         do {
             try system.kexecLoad(entry: base, segments: segments)
@@ -170,14 +183,16 @@ struct MemoryRestore: RestorePath {
     /// Every chunk of A's pages, once, on every CPU: decoded (and checked)
     /// straight into held-back memory, or checked and handed to the stub
     /// as stored, or, split, decoded once and shared between the two.
+    /// `stubChunks`: where the stub's chunks go, back to back (in the
+    /// segment, or in held-back memory).
     func place(_ plan: RestorePlan, heldBack: [HeldBackRegion], layout: SegmentLayout,
-               into segment: UnsafeMutableRawBufferPointer, pool: WorkerPool) throws {
+               into segment: UnsafeMutableRawBufferPointer, stubChunks: UnsafeMutableRawBufferPointer, pool: WorkerPool) throws {
         let h = reader.header, hash = h.chunkHash, firstChunk = h.entries[1].firstChunk
         let page = Int(ImageHeader.pageSize)
         // Where each chunk's stub bytes go, given in chunk order as the table streams past.
         let dataAt = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(plan.chunks.count, 1))
         defer { dataAt.deallocate() }
-        var cursor = Int(layout.dataOffset), slot = 0
+        var cursor = 0, slot = 0
         let regions = heldBack.map { ($0.range, $0.mapping.memory) }
         try reader.forEachStoredChunk(entries: 1..<h.entries.count, pool: pool, queued: { index, d in
             let c = plan.chunks[Int(index - firstChunk)]
@@ -193,7 +208,7 @@ struct MemoryRestore: RestorePath {
             let c = Int(index - firstChunk), chunk = plan.chunks[c]
             if chunk.route == .stub {
                 if let failure = ImageReader<AnySource>.checkStored(stored, d, index: index, hash: hash) { return failure }
-                UnsafeMutableRawBufferPointer(rebasing: segment[dataAt[c]..<(dataAt[c] + stored.count)]).copyMemory(from: stored)
+                UnsafeMutableRawBufferPointer(rebasing: stubChunks[dataAt[c]..<(dataAt[c] + stored.count)]).copyMemory(from: stored)
                 return nil
             }
             let raw = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<Int(d.rawSize)])
@@ -205,7 +220,7 @@ struct MemoryRestore: RestorePath {
                     let at = Int(address - range.start)
                     UnsafeMutableRawBufferPointer(rebasing: memory[at..<(at + page)]).copyMemory(from: source)
                 } else {
-                    UnsafeMutableRawBufferPointer(rebasing: segment[toStub..<(toStub + page)]).copyMemory(from: source)
+                    UnsafeMutableRawBufferPointer(rebasing: stubChunks[toStub..<(toStub + page)]).copyMemory(from: source)
                     toStub += page
                 }
             }
@@ -274,17 +289,20 @@ struct SegmentLayout {
     let paramsOffset: UInt64, mapOffset: UInt64, chunksOffset: UInt64, dataOffset: UInt64
     let scratchOffset: UInt64, scratchBytes: UInt64, total: UInt64
     let chunkCount: UInt64, dataBytes: UInt64, chunkSize: UInt64
+    /// The stored chunks' physical address when they lie outside the segment.
+    let dataAddress: UInt64?
 
-    init(stubBytes: UInt64, mapBytes: UInt64, chunkCount: UInt64, dataBytes: UInt64, chunkSize: UInt64) {
+    init(stubBytes: UInt64, mapBytes: UInt64, chunkCount: UInt64, dataBytes: UInt64, chunkSize: UInt64, dataAddress: UInt64? = nil) {
         func pageUp(_ v: UInt64) -> UInt64 { (v + 4095) & ~4095 }
         self.chunkCount = chunkCount
         self.dataBytes = dataBytes
         self.chunkSize = chunkSize
+        self.dataAddress = dataAddress
         paramsOffset = pageUp(stubBytes)
         mapOffset = paramsOffset + 4096
         chunksOffset = pageUp(mapOffset + mapBytes)
         dataOffset = pageUp(chunksOffset + chunkCount * 8)
-        scratchOffset = pageUp(dataOffset + dataBytes)
+        scratchOffset = pageUp(dataOffset + (dataAddress == nil ? dataBytes : 0))
         // Stack, page tables for up to 64 GiB (PML4, PDPT, 64 PDs), one chunk's decode buffer.
         scratchBytes = MemoryRestore.stackBytes + (2 + 64) * 4096 + chunkSize
         total = scratchOffset + scratchBytes
@@ -294,7 +312,7 @@ struct SegmentLayout {
     func writeParameters(into memory: UnsafeMutableRawBufferPointer, entry: UInt64, ranges: [PageMap.Range], chunks: [UInt64], mapLimit: UInt64) {
         let p = Int(paramsOffset)
         func put(_ at: Int, _ v: UInt64) { memory.storeBytes(of: v.littleEndian, toByteOffset: p + at, as: UInt64.self) }
-        put(0x00, 0x3130_4255_5453_5246) // "FRSTUB01"
+        put(0x00, 0x3230_4255_5453_5246) // "FRSTUB02"
         put(0x08, entry)
         put(0x10, mapLimit)
         put(0x18, scratchOffset)
@@ -302,7 +320,7 @@ struct SegmentLayout {
         put(0x28, mapOffset)
         put(0x30, chunksOffset)
         put(0x38, chunkCount)
-        put(0x40, dataOffset)
+        put(0x40, dataAddress == nil ? dataOffset : 0)
         put(0x48, dataBytes)
         put(0x50, chunkSize)
         put(0x58, UInt64(ranges.count))
@@ -313,6 +331,7 @@ struct SegmentLayout {
         }
         put(0x1C8, 0)
         put(0x1D0, total)
+        put(0x1D8, dataAddress ?? 0)
     }
 }
 

@@ -39,6 +39,15 @@ public enum RealModeTrampoline {
         return .success(found)
     }
 
+    /// One symbol's address in /proc/kallsyms lines; nil if absent or hidden (0).
+    public static func address(of name: String, kallsyms text: String) -> UInt64? {
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count >= 3, words[2] == name, let address = parseHex(words[0]), address != 0 { return address }
+        }
+        return nil
+    }
+
     /// The trampoline's physical range from the symbols' addresses, the
     /// pointer read at `real_mode_header`, and the direct-map address.
     public static func range(addresses: [String: UInt64], header: UInt64) -> Result<PhysicalRange, Failure> {
