@@ -63,14 +63,15 @@ struct MemoryRestore: RestorePath {
         }
         // The stub's chunks: their stored sizes from the (checked) table;
         // a split chunk goes to the stub uncompressed.
-        var stubData: UInt64 = 0
+        var storedData: UInt64 = 0, rawData: UInt64 = 0
         var stubChunkCount: UInt64 = 0
         do {
             try reader.forEachDescriptor(from: h.entries[1].firstChunk, count: h.chunkCount - h.entries[1].firstChunk) { index, d, _ in
                 let c = plan.chunks[Int(index - h.entries[1].firstChunk)]
                 guard c.stubPages > 0 else { return }
                 stubChunkCount += 1
-                stubData += c.route == .stub ? UInt64(d.storedSize) : UInt64(c.stubPages) * ImageHeader.pageSize
+                storedData += c.route == .stub ? UInt64(d.storedSize) : UInt64(c.stubPages) * ImageHeader.pageSize
+                rawData += UInt64(c.stubPages) * ImageHeader.pageSize
             }
         } catch {
             throw BootReason(error, otherwise: .deviceUnreadable)
@@ -78,8 +79,14 @@ struct MemoryRestore: RestorePath {
         // Confined, the stub's chunks go into held-back memory A left free
         // (never a page A saved, nor one C puts in place): kexec_load then
         // copies only the stub, its map and its table, and the stub reads
-        // them where C wrote them.
-        let parked = heldBack.isEmpty ? nil : Self.place(stubData, ram: heldBack.map(\.range), savedByA: plan.map)
+        // them where C wrote them. C decodes them there too, on every CPU,
+        // while it reads (the stub, on one CPU after C stopped, only copies:
+        // measured faster), when a free run holds them decoded.
+        let heldRanges = heldBack.map(\.range)
+        let decodedParked = heldBack.isEmpty ? nil : Self.place(rawData, ram: heldRanges, savedByA: plan.map)
+        let parked = decodedParked ?? (heldBack.isEmpty ? nil : Self.place(storedData, ram: heldRanges, savedByA: plan.map))
+        let decodeForStub = decodedParked != nil
+        let stubData = decodeForStub ? rawData : storedData
         let layout = SegmentLayout(stubBytes: UInt64(RestoreStubCode.bytes.count), mapBytes: h.entries[0].rawSize,
                                    chunkCount: stubChunkCount, dataBytes: stubData, chunkSize: UInt64(h.chunkSize), dataAddress: parked)
         guard layout.total <= totalRAM / 2 else {
@@ -105,7 +112,8 @@ struct MemoryRestore: RestorePath {
             stubChunks = UnsafeMutableRawBufferPointer(rebasing: buffer.memory[Int(layout.dataOffset)..<Int(layout.dataOffset + stubData)])
         }
         do {
-            try place(plan, heldBack: heldBack, layout: layout, into: buffer.memory, stubChunks: stubChunks, pool: WorkerPool(threads: cpus))
+            try place(plan, heldBack: heldBack, layout: layout, into: buffer.memory, stubChunks: stubChunks, decodeForStub: decodeForStub,
+                      pool: WorkerPool(threads: cpus))
         } catch {
             throw BootReason(error, otherwise: .deviceUnreadable)
         }
@@ -115,7 +123,8 @@ struct MemoryRestore: RestorePath {
         system.log("kernel A's image: \(plan.map.savedPages) of \(plan.map.totalPages) pages saved, \(sizeText(h.storedTotal)) stored; "
             + "\(plan.inPlacePages) pages put in place through dax\(heldBack.isEmpty ? " (no device-dax memory mapped)" : " (\(devices))") and \(plan.stubPages) left to the restore stub, "
             + "in \(ms) ms on \(cpus) CPU\(cpus == 1 ? "" : "s"); stub segment \(sizeText(layout.total)) at \(hexAddress(base))"
-            + (parked.map { ", its chunks (\(sizeText(stubData))) in held-back memory at \(hexAddress($0))" } ?? "") + ", A's re-entry point \(hexAddress(h.entryAddress))")
+            + (parked.map { ", its chunks (\(sizeText(stubData)), \(decodeForStub ? "decoded" : "as stored")) in held-back memory at \(hexAddress($0))" } ?? "")
+            + ", A's re-entry point \(hexAddress(h.entryAddress))")
         let segments = [KexecSegment(buffer: UnsafeRawBufferPointer(buffer.memory), memory: base, memorySize: layout.total)]
         do {
             try system.kexecLoad(entry: base, segments: segments)
@@ -184,9 +193,11 @@ struct MemoryRestore: RestorePath {
     /// straight into held-back memory, or checked and handed to the stub
     /// as stored, or, split, decoded once and shared between the two.
     /// `stubChunks`: where the stub's chunks go, back to back (in the
-    /// segment, or in held-back memory).
+    /// segment, or in held-back memory); `decodeForStub`: decoded there
+    /// (the stub copies them), not as stored (the stub decodes them).
     func place(_ plan: RestorePlan, heldBack: [HeldBackRegion], layout: SegmentLayout,
-               into segment: UnsafeMutableRawBufferPointer, stubChunks: UnsafeMutableRawBufferPointer, pool: WorkerPool) throws {
+               into segment: UnsafeMutableRawBufferPointer, stubChunks: UnsafeMutableRawBufferPointer, decodeForStub: Bool,
+               pool: WorkerPool) throws {
         let h = reader.header, hash = h.chunkHash, firstChunk = h.entries[1].firstChunk
         let page = Int(ImageHeader.pageSize)
         // Where each chunk's stub bytes go, given in chunk order as the table streams past.
@@ -197,8 +208,9 @@ struct MemoryRestore: RestorePath {
         try reader.forEachStoredChunk(entries: 1..<h.entries.count, pool: pool, queued: { index, d in
             let c = plan.chunks[Int(index - firstChunk)]
             guard c.stubPages > 0 else { return }
-            let stored = c.route == .stub ? UInt32(d.storedSize) : c.stubPages * UInt32(page)
-            let raw = c.route == .stub ? d.rawSize : stored
+            let asStored = c.route == .stub && !decodeForStub
+            let stored = asStored ? UInt32(d.storedSize) : c.stubPages * UInt32(page)
+            let raw = asStored ? d.rawSize : stored
             segment.storeBytes(of: stored.littleEndian, toByteOffset: Int(layout.chunksOffset) + slot * 8, as: UInt32.self)
             segment.storeBytes(of: raw.littleEndian, toByteOffset: Int(layout.chunksOffset) + slot * 8 + 4, as: UInt32.self)
             dataAt[Int(index - firstChunk)] = cursor
@@ -206,7 +218,7 @@ struct MemoryRestore: RestorePath {
             slot += 1
         }, work: { index, d, stored, scratch in
             let c = Int(index - firstChunk), chunk = plan.chunks[c]
-            if chunk.route == .stub {
+            if chunk.route == .stub && !decodeForStub {
                 if let failure = ImageReader<AnySource>.checkStored(stored, d, index: index, hash: hash) { return failure }
                 UnsafeMutableRawBufferPointer(rebasing: stubChunks[dataAt[c]..<(dataAt[c] + stored.count)]).copyMemory(from: stored)
                 return nil
