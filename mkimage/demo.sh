@@ -126,7 +126,7 @@ bench_rc=$?
 jump_row()
 {
 	local log="$jump_logs/$1.log" decision wall
-	decision="$(grep -o 'resume-agent: decision: [^:]*' "$log" 2>/dev/null | head -n1 | sed 's/resume-agent: decision: //')"
+	decision="$(grep -o 'resume-agent: decision: [^:]*' "$log" 2>/dev/null | tail -n1 | sed 's/resume-agent: decision: //')"
 	wall="$(tail -n1 "$log" 2>/dev/null | awk '{ print $1 }')"
 	printf '%s\t%s\t%s s\t%s\n' "kexec-jump/$1" "${decision:--}" "${wall:-?}" "$2"
 }
@@ -134,7 +134,7 @@ tok="$(sed -n 's/.*JT-A up at .*: token \([0-9a-f]*\) .*/\1/p' "$jump_logs/hiber
 {
 	jump_row hibernate-a "A hibernated through a kexec jump: $(grep -o 'resume-agent: saved kernel A to .* pages' "$jump_logs/hibernate-a.log" 2>/dev/null | head -n1 | sed 's/resume-agent: //')"
 	for r in refuse-memmap refuse-corrupt refuse-lockdown; do
-		jump_row "$r" "refused, normal boot: $(grep -o 'resume-agent: decision: boot normally: .*' "$jump_logs/$r.log" 2>/dev/null | head -n1 | sed 's/.*failed: //' | cut -c1-90)"
+		jump_row "$r" "refused: $(grep -o 'resume-agent: decision: boot normally: .*' "$jump_logs/$r.log" 2>/dev/null | tail -n1 | sed 's/.*decision: boot normally: //' | cut -c1-100)"
 	done
 	jump_row hibernate-c "restored: token ${tok:-?} goes on$(grep -q 'on cpu 1' "$jump_logs/hibernate-c.log" 2>/dev/null && echo ', and on CPU 1'); $(grep -o '[0-9]* pages put in place through dax' "$jump_logs/hibernate-c.log" 2>/dev/null | head -n1)"
 	jump_row hibernate-again "normal boot, never twice: $(grep -o 'MemTotal *[0-9]* kB' "$jump_logs/hibernate-again.log" 2>/dev/null | tail -n1)"
