@@ -82,6 +82,26 @@ final class SnapshotRestoreTests: XCTestCase {
         XCTAssertTrue(writes[..<resumeWrite].filter { $0.hasSuffix("/state") }.count == 8, "memory first: \(writes)")
     }
 
+    /// resume=/dev/mapper/NAME (a node dmsetup made, no sysfs name of its
+    /// own) and a /dev/VG/LV link: the kernel gets the node's number.
+    func testKernelHibernationImageOnADeviceMapperNameGetsItsNodesNumber() throws {
+        for (resume, node) in [("/dev/mapper/vg-swap", "/dev/mapper/vg-swap"), ("/dev/vg/swap", "/dev/mapper/vg-swap")] {
+            let system = FakeSystem()
+            var info = BlockDeviceInfo()
+            info.type = "swsuspend"
+            system.devices[node] = MemoryImage([UInt8](repeating: 0, count: 8192))
+            system.blkid[node] = info
+            system.blkid[resume] = info
+            system.blockNumbers[node] = "253:3"
+            if resume != node {
+                system.links[resume] = node
+                system.devices[resume] = system.devices[node]
+            }
+            boot(system, "resume=\(resume)")
+            XCTAssertTrue(system.writes.contains { $0 == ("/sys/power/resume", "253:3") }, "\(resume): \(system.writes) \(system.logs)")
+        }
+    }
+
     func testKernelHibernationImageFoundByScanningIsLeftAlone() throws {
         let system = FakeSystem()
         var info = BlockDeviceInfo()

@@ -96,6 +96,15 @@ public final class FakeSystem: BootSystem {
     }
 
     public func canonicalPath(_ path: String) -> String? { links[path] ?? path }
+    /// Device nodes that are not /dev/NAME of a /sys/class/block/NAME (as
+    /// dmsetup makes /dev/mapper/NAME without udev): path -> "MAJ:MIN".
+    public var blockNumbers: [String: String] = [:]
+    public func blockDeviceNumber(_ path: String) -> String? {
+        let path = canonicalPath(path) ?? path
+        if let number = blockNumbers[path] { return number }
+        guard devices[path] != nil, path.hasPrefix("/dev/") else { return nil }
+        return files["/sys/class/block/\(path.dropFirst(5))/dev"]?.trimmingCharacters()
+    }
 
     public func openImage(_ path: String, base: UInt64) throws -> any ImageSource {
         try check("open \(path)")

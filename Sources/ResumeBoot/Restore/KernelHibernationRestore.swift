@@ -25,9 +25,10 @@ struct KernelHibernationRestore: RestorePath {
 
     mutating func prepare() throws(BootReason) {
         NormalBoot.bringMemoryOnline(system, dryRun: false)
-        let name = device.hasPrefix("/dev/") ? String(device.dropFirst(5)) : device
-        guard let number = try? system.readText("/sys/class/block/\(name)/dev").trimmingWhitespace(), !number.isEmpty else {
-            throw BootReason(.deviceUnreadable, "cannot read the device number of \(device)")
+        // /dev/mapper/NAME, /dev/VG/LV and by-* links name the device by
+        // its node: its number is the node's (stat), not a sysfs name's.
+        guard let number = system.blockDeviceNumber(device) else {
+            throw BootReason(.deviceUnreadable, "cannot read the device number of \(device) (stat: not a block device)")
         }
         self.number = number
         if settings.offsetPages > 0 {

@@ -65,6 +65,16 @@ public final class LiveSystem: BootSystem {
         return String(cString: resolved)
     }
 
+    public func blockDeviceNumber(_ path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFBLK else { return nil }
+        let dev = UInt64(st.st_rdev)
+        // glibc's gnu_dev_major/minor.
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff))
+        let minor = (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff))
+        return "\(major):\(minor)"
+    }
+
     public func openImage(_ path: String, base: UInt64) throws -> any ImageSource {
         try DeviceFile(path: path, base: base)
     }

@@ -19,6 +19,10 @@ public protocol BootSystem: AnyObject {
     func exists(_ path: String) -> Bool
     /// realpath(3): the path with every symlink resolved (sysfs device links).
     func canonicalPath(_ path: String) -> String?
+    /// "MAJ:MIN" of the block device `path` names (stat(2)'s st_rdev, through
+    /// symlinks: /dev/mapper/NAME, /dev/VG/LV, /dev/disk/by-*), as systemd's
+    /// hibernate-resume reads it; nil if it is no block device.
+    func blockDeviceNumber(_ path: String) -> String?
     /// A block device or file opened for reading an image at `base`.
     func openImage(_ path: String, base: UInt64) throws -> any ImageSource
     /// A block device or file opened read-write, to mark an image consumed.
