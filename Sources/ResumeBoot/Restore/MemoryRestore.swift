@@ -3,7 +3,7 @@ import ResumeSystem
 
 /// Memory images (kernel A saved by a kexec-jump hibernate kernel): the
 /// boot kernel C checks the whole image, loads the restore stub, the page
-/// map and the stored chunks as one kexec segment, and jumps; after C has
+/// map and the stub's chunks as one kexec segment, and jumps; after C has
 /// stopped, the stub puts A's pages in place and enters A's re-entry point
 /// (stub/restore-stub.h has the segment's layout).
 ///
@@ -11,7 +11,9 @@ import ResumeSystem
 /// and this way only the image (compressed, free pages left out) must fit,
 /// not A's RAM. The segment is placed in pages A did not save, so the stub
 /// never overwrites itself; C's own memory is A's to take back once C has
-/// stopped.
+/// stopped. Confined (memmap= held memory back), C writes A's pages there
+/// in place through device-dax, and the stub's chunks too, in a run A left
+/// free, so that the segment holds only the stub, its map and its table.
 struct MemoryRestore: RestorePath {
     let system: BootSystem
     let reader: ImageReader<AnySource>
@@ -80,8 +82,9 @@ struct MemoryRestore: RestorePath {
         // (never a page A saved, nor one C puts in place): kexec_load then
         // copies only the stub, its map and its table, and the stub reads
         // them where C wrote them. C decodes them there too, on every CPU,
-        // while it reads (the stub, on one CPU after C stopped, only copies:
-        // measured faster), when a free run holds them decoded.
+        // while it reads, when a free run holds them decoded: the stub, on
+        // one CPU after C stopped, then only copies (on 2 TCG CPUs about
+        // even, 0.4 s moved from the stub to C; more CPUs favour C).
         let heldRanges = heldBack.map(\.range)
         let decodedParked = heldBack.isEmpty ? nil : Self.place(rawData, ram: heldRanges, savedByA: plan.map)
         let parked = decodedParked ?? (heldBack.isEmpty ? nil : Self.place(storedData, ram: heldRanges, savedByA: plan.map))
