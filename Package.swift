@@ -54,7 +54,12 @@ let package = Package(
         ]),
         .testTarget(name: "ResumeCoreTests", dependencies: ["ResumeCore"], exclude: ["Fixtures"]),
         .target(name: "ResumeTestSupport", dependencies: ["ResumeCore", "ResumeSystem", "ResumeBoot"], path: "Tests/Support"),
-        .testTarget(name: "ResumeBootTests", dependencies: ["ResumeBoot", "ResumeReports", "ResumeSystem", "ResumeCore", "ResumeTestSupport"]),
+        // The restore stub's C, built for the host (no port I/O, no CR3):
+        // the tests run it over the segments the agent lays out.
+        .target(name: "CRestoreStub", path: "stub", exclude: ["build.sh", "entry.S", "stub.ld"], sources: ["restore-stub.c"],
+                publicHeadersPath: ".", cSettings: [.define("FR_STUB_HOST")]),
+        .testTarget(name: "ResumeBootTests", dependencies: ["ResumeBoot", "ResumeReports", "ResumeSystem", "ResumeCore", "ResumeTestSupport",
+                                                             "CRestoreStub"]),
         .testTarget(name: "ResumeSystemTests", dependencies: ["ResumeSystem", "ResumeCore"]),
         .testTarget(name: "ResumeHostTests", dependencies: ["ResumeHost", "ResumeBoot", "ResumeCore"]),
     ],

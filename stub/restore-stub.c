@@ -5,20 +5,29 @@
  * LZ4-decodes the chunk, then puts its pages at the physical addresses the
  * page map gives, and finally returns A's re-entry point (entry.S calls it).
  * Progress goes to params->status and, as lines, to COM1.
+ *
+ * Built for the host too (FR_STUB_HOST, SwiftPM's CRestoreStub): the same
+ * code without port I/O and without loading CR3, so that the agent's tests
+ * run this very code over the segment the agent lays out.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "restore-stub.h"
 
+#ifndef FR_STUB_HOST
 extern char _start[];
-extern struct fr_stub_params __params;
+#endif
 
 _Static_assert(offsetof(struct fr_stub_params, scratch_off) == 0x18, "entry.S reads it there");
 _Static_assert(offsetof(struct fr_stub_params, ranges) == 0x60, "the agent writes it there");
 _Static_assert(offsetof(struct fr_stub_params, status) == 0x1c8, "the agent writes it there");
 _Static_assert(offsetof(struct fr_stub_params, segment_bytes) == 0x1d0, "the agent writes it there");
 
+#ifdef FR_STUB_HOST
+static void put_char(char c) { (void)c; }
+#define load_cr3(v) ((void)(v))
+#else
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 
 static inline uint8_t inb(uint16_t port)
@@ -35,6 +44,8 @@ static void put_char(char c)
 		;
 	outb(0x3f8, c);
 }
+#define load_cr3(v) __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory")
+#endif
 
 static void put_text(const char *s)
 {
@@ -159,9 +170,8 @@ static uint64_t fail(struct fr_stub_params *p, const char *what, uint64_t at)
 	return 0;
 }
 
-uint64_t stub_main(struct fr_stub_params *p)
+uint64_t fr_stub_run(uint8_t *base, struct fr_stub_params *p)
 {
-	uint8_t *base = (uint8_t *)_start;
 	uint64_t seg_end = (uint64_t)base + p->segment_bytes;
 	put_text("fastresume-stub: putting kernel A's pages in place\r\n");
 	if (p->magic != FR_STUB_MAGIC || p->nranges == 0 || p->nranges > FR_STUB_MAX_RANGES ||
@@ -175,7 +185,7 @@ uint64_t stub_main(struct fr_stub_params *p)
 	uint8_t *scratch = base + p->scratch_off;
 	uint8_t *buffer = scratch + 0x10000 + (2 + (p->map_limit >> 30)) * FR_PAGE;
 	uint64_t cr3 = build_page_tables(p, scratch);
-	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+	load_cr3(cr3);
 	p->status = 1;
 
 	const uint8_t *map = base + p->map_off;
@@ -227,3 +237,8 @@ uint64_t stub_main(struct fr_stub_params *p)
 	put_text("\r\n");
 	return p->entry;
 }
+
+#ifndef FR_STUB_HOST
+uint64_t stub_main(struct fr_stub_params *p);
+uint64_t stub_main(struct fr_stub_params *p) { return fr_stub_run((uint8_t *)_start, p); }
+#endif

@@ -50,4 +50,8 @@ struct fr_stub_params {
 	uint64_t data_addr;     /* 0x1d8 0, or the stored chunks' physical address: never written */
 };
 
+/* Puts A's pages in place from the segment at BASE (its params page P);
+ * returns A's re-entry point, or 0 after a message (params->status 0xbad). */
+uint64_t fr_stub_run(uint8_t *base, struct fr_stub_params *p);
+
 #endif
