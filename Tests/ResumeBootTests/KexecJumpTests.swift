@@ -207,7 +207,7 @@ final class KexecJumpTests: XCTestCase {
         let (base, segment, size) = try XCTUnwrap(c.loadedSegments.first)
         XCTAssertEqual(UInt64(segment.count), size)
         XCTAssertEqual(Array(segment.prefix(RestoreStubCode.bytes.count)), RestoreStubCode.bytes)
-        let restored = try playStub(segment: segment, base: base)
+        let restored = try runRestoreStub(segment: segment, base: base)
         var compared = 0
         for k in 0..<KernelA.ramPages {
             let pfn = KernelA.ramStart / 4096 + k, address = Int(pfn * 4096)
@@ -282,7 +282,7 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertTrue(c.events.contains("munmap /dev/dax0.0"), "\(c.events)")
         XCTAssertFalse(c.writes.contains { $0.0.hasSuffix("/state") || $0.0.hasSuffix("/kmem/new_id") }, "held-back memory stays offline: \(c.writes)")
         let (base, segment, _) = try XCTUnwrap(c.loadedSegments.first)
-        let restored = try playStub(segment: segment, base: base, heldBack: (held.start, dax))
+        let restored = try runRestoreStub(segment: segment, base: base, heldBack: (held.start, dax))
         XCTAssertTrue(c.logs.contains { $0.contains("in held-back memory at 0x1000000") }, "\(c.logs)")
         var inPlace = 0, byStub = 0
         for k in 0..<KernelA.ramPages {
@@ -318,7 +318,7 @@ final class KexecJumpTests: XCTestCase {
         let c = bootKernel(image: image)
         _ = runAgent(c)
         let (base, segment, _) = try XCTUnwrap(c.loadedSegments.first, "\(c.logs)")
-        let restored = try playStub(segment: segment, base: base)
+        let restored = try runRestoreStub(segment: segment, base: base)
         for pfn in KernelA.trampolinePFNs {
             XCTAssertEqual(restored[pfn], KernelA.pattern(pfn), "trampoline page \(pfn)")
         }
@@ -339,57 +339,6 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertNotNil(unmapped, "\(c.events)")
         XCTAssertTrue(c.writes.contains { $0 == ("/sys/bus/dax/drivers/kmem/new_id", "dax0.0") }, "handed to kmem: \(c.writes)")
         XCTAssertTrue(c.logs.contains { $0.hasPrefix("decision: boot normally") }, "\(c.logs)")
-    }
-
-    /// Plays restore-stub.c on the segment: params at the page after the
-    /// stub; each chunk copied or decoded, its pages put where the map says.
-    /// `heldBack`: held-back memory (its start, its bytes) where the stub's
-    /// chunks may lie (params 0x1D8).
-    func playStub(segment: [UInt8], base: UInt64, heldBack: (start: UInt64, memory: UnsafeMutableRawBufferPointer)? = nil) throws -> [UInt64: [UInt8]] {
-        func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(segment[at + $1]) << (8 * UInt64($1)) } }
-        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(segment[at + $1]) << (8 * UInt32($1)) } }
-        let p = (RestoreStubCode.bytes.count + 4095) & ~4095
-        XCTAssertEqual(u64(p), 0x3230_4255_5453_5246)
-        XCTAssertEqual(u64(p + 0x08), KernelA.reentry)
-        XCTAssertEqual(u64(p + 0x1D0), UInt64(segment.count))
-        let mapOffset = Int(u64(p + 0x28)), chunks = Int(u64(p + 0x30)), dataAddress = u64(p + 0x1D8)
-        // The stored chunks: in the segment, or in held-back memory.
-        let source: UnsafeRawBufferPointer
-        var data: Int
-        if dataAddress != 0 {
-            let held = try XCTUnwrap(heldBack, "the chunks are at \(dataAddress), outside the segment")
-            XCTAssertEqual(u64(p + 0x40), 0)
-            source = UnsafeRawBufferPointer(held.memory)
-            data = Int(dataAddress - held.start)
-        } else {
-            source = segment.withUnsafeBytes { UnsafeRawBufferPointer(start: $0.baseAddress, count: $0.count) }
-            data = Int(u64(p + 0x40))
-        }
-        let dataRange = dataAddress..<(dataAddress + u64(p + 0x48))
-        var chunk = 0, bit0: UInt64 = 0
-        var out: [UInt64: [UInt8]] = [:]
-        for r in 0..<Int(u64(p + 0x58)) {
-            let start = u64(p + 0x60 + r * 24), pages = u64(p + 0x68 + r * 24), count = u64(p + 0x70 + r * 24)
-            var k: UInt64 = 0
-            for _ in 0..<count {
-                let stored = Int(u32(chunks + chunk * 8)), raw = Int(u32(chunks + chunk * 8 + 4))
-                chunk += 1
-                var decoded = [UInt8](repeating: 0, count: raw)
-                try decoded.withUnsafeMutableBytes {
-                    try ChunkCodec.decode(UnsafeRawBufferPointer(rebasing: source[data..<(data + stored)]), rawSize: raw, into: $0, index: 0)
-                }
-                for j in 0..<(raw / 4096) {
-                    while k < pages, (segment[mapOffset + Int((bit0 + k) / 8)] >> ((bit0 + k) % 8)) & 1 == 0 { k += 1 }
-                    XCTAssertLessThan(k, pages)
-                    out[start / 4096 + k] = Array(decoded[(j * 4096)..<(j * 4096 + 4096)])
-                    XCTAssertFalse(dataAddress != 0 && dataRange.contains(start + k * 4096), "the stub never writes over its chunks")
-                    k += 1
-                }
-                data += stored
-            }
-            bit0 += pages
-        }
-        return out
     }
 
     func assertRefused(_ c: FakeSystem, _ code: String, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -49,6 +49,40 @@ extension KexecJumpTests {
         return (entry, params.load(fromByteOffset: 0x1C8, as: UInt64.self))
     }
 
+    /// Runs the real stub on `segment` at `base` (and `heldBack`'s bytes at
+    /// its start: pages put in place, chunks parked there), in a window
+    /// filled with 0xA5 first. Returns every page outside the segment and
+    /// the held-back memory that the stub wrote, by page number.
+    func runRestoreStub(segment: [UInt8], base: UInt64,
+                        heldBack: (start: UInt64, memory: UnsafeMutableRawBufferPointer)? = nil) throws -> [UInt64: [UInt8]] {
+        let top = max(base + UInt64(segment.count), heldBack.map { $0.start + UInt64($0.memory.count) } ?? 0)
+        guard let window = PhysicalWindow(low: 0x9_0000, high: (top + 0xFFFFF) & ~0xFFFFF) else {
+            throw XCTSkip("cannot map 0x90000-\(hexAddress(top)) at its own addresses here")
+        }
+        let all = UnsafeMutableRawPointer(bitPattern: UInt(window.low))!
+        all.initializeMemory(as: UInt8.self, repeating: 0xA5, count: Int(window.high - window.low))
+        segment.withUnsafeBytes { UnsafeMutableRawPointer(bitPattern: UInt(base))!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        if let heldBack {
+            UnsafeMutableRawPointer(bitPattern: UInt(heldBack.start))!.copyMemory(from: heldBack.memory.baseAddress!, byteCount: heldBack.memory.count)
+        }
+        let (entry, status) = runStub(base: base, paramsAt: stubParamsOffset)
+        XCTAssertEqual(entry, KernelA.reentry)
+        XCTAssertEqual(status, 2, "the stub stopped (0xbad: it refused)")
+        let untouched = [UInt8](repeating: 0xA5, count: 4096)
+        var out: [UInt64: [UInt8]] = [:]
+        var page = window.low
+        while page < window.high {
+            let inSegment = page >= base && page < base + UInt64(segment.count)
+            let inHeld = heldBack.map { page >= $0.start && page < $0.start + UInt64($0.memory.count) } ?? false
+            if !inSegment, !inHeld {
+                let bytes = window.bytes(page, 4096)
+                if bytes != untouched { out[page / 4096] = bytes }
+            }
+            page += 4096
+        }
+        return out
+    }
+
     var stubParamsOffset: Int { (RestoreStubCode.bytes.count + 4095) & ~4095 }
 
     func testTheStubPutsEverySavedPageOfAWhereAHadItAndNoOther() throws {

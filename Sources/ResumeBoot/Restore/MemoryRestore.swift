@@ -1,3 +1,4 @@
+import CRestoreStubABI
 import ResumeCore
 import ResumeSystem
 
@@ -323,30 +324,33 @@ struct SegmentLayout {
         total = scratchOffset + scratchBytes
     }
 
-    /// `chunks[r]`: the stub's chunks of range `r`.
+    /// `chunks[r]`: the stub's chunks of range `r`. The params page is
+    /// `struct fr_stub_params` of stub/restore-stub.h, imported: its layout
+    /// lives there alone.
     func writeParameters(into memory: UnsafeMutableRawBufferPointer, entry: UInt64, ranges: [PageMap.Range], chunks: [UInt64], mapLimit: UInt64) {
-        let p = Int(paramsOffset)
-        func put(_ at: Int, _ v: UInt64) { memory.storeBytes(of: v.littleEndian, toByteOffset: p + at, as: UInt64.self) }
-        put(0x00, 0x3230_4255_5453_5246) // "FRSTUB02"
-        put(0x08, entry)
-        put(0x10, mapLimit)
-        put(0x18, scratchOffset)
-        put(0x20, scratchBytes)
-        put(0x28, mapOffset)
-        put(0x30, chunksOffset)
-        put(0x38, chunkCount)
-        put(0x40, dataAddress == nil ? dataOffset : 0)
-        put(0x48, dataBytes)
-        put(0x50, chunkSize)
-        put(0x58, UInt64(ranges.count))
-        for (i, (r, n)) in zip(ranges, chunks).enumerated() {
-            put(0x60 + i * 24, r.start)
-            put(0x68 + i * 24, r.pages)
-            put(0x70 + i * 24, n)
+        var p = fr_stub_params()
+        p.magic = FR_STUB_MAGIC
+        p.entry = entry
+        p.map_limit = mapLimit
+        p.scratch_off = scratchOffset
+        p.scratch_bytes = scratchBytes
+        p.map_off = mapOffset
+        p.chunks_off = chunksOffset
+        p.chunk_count = chunkCount
+        p.data_off = dataAddress == nil ? dataOffset : 0
+        p.data_bytes = dataBytes
+        p.chunk_size = chunkSize
+        p.nranges = UInt64(ranges.count)
+        withUnsafeMutableBytes(of: &p.ranges) { slots in
+            let out = slots.bindMemory(to: fr_stub_range.self)
+            for (i, (r, n)) in zip(ranges, chunks).enumerated() where i < Int(FR_STUB_MAX_RANGES) {
+                out[i] = fr_stub_range(start: r.start, pages: r.pages, chunks: n)
+            }
         }
-        put(0x1C8, 0)
-        put(0x1D0, total)
-        put(0x1D8, dataAddress ?? 0)
+        p.status = 0
+        p.segment_bytes = total
+        p.data_addr = dataAddress ?? 0
+        withUnsafeBytes(of: &p) { UnsafeMutableRawBufferPointer(rebasing: memory[Int(paramsOffset)..<(Int(paramsOffset) + $0.count)]).copyMemory(from: $0) }
     }
 }
 
