@@ -179,10 +179,10 @@ public enum KexecJumpHibernate {
         }
     }
 
-    /// A's real-mode trampoline (`RealModeTrampoline`), or nil on a system
-    /// with one CPU online (nothing comes back through it). With more, a
-    /// trampoline that cannot be found refuses the jump: A's secondary CPUs
-    /// would start from B's or C's code.
+    /// A's real-mode trampoline (`RealModeTrampoline`), saved whenever it
+    /// is found. Not found: nil with one CPU online (nothing comes back
+    /// through it); with more, the jump is refused, since A's secondary
+    /// CPUs would start from B's or C's code.
     static func trampoline(_ read: (String) -> String?, kallsyms: String?, log: (String) -> Void) throws -> PhysicalRange? {
         let online = read("/sys/devices/system/cpu/online")?.trimmingWhitespace() ?? "0"
         let found = locateTrampoline(kallsyms: kallsyms)

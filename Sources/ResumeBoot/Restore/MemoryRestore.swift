@@ -1,4 +1,4 @@
-import CRestoreStubABI
+import CRestoreStub
 import ResumeCore
 import ResumeSystem
 
@@ -325,8 +325,8 @@ struct SegmentLayout {
     }
 
     /// `chunks[r]`: the stub's chunks of range `r`. The params page is
-    /// `struct fr_stub_params` of stub/restore-stub.h, imported: its layout
-    /// lives there alone.
+    /// `struct fr_stub_params` of stub/restore-stub.h (CRestoreStub): its
+    /// layout lives there alone.
     func writeParameters(into memory: UnsafeMutableRawBufferPointer, entry: UInt64, ranges: [PageMap.Range], chunks: [UInt64], mapLimit: UInt64) {
         var p = fr_stub_params()
         p.magic = FR_STUB_MAGIC
