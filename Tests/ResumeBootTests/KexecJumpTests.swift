@@ -116,6 +116,30 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertTrue(b.logs.contains { $0.contains("does not locate its struct pages: saving every page") }, "\(b.logs)")
     }
 
+    func testPagesOnAPerCPUFreeListAreLeftOutAndLookalikesAreSaved() throws {
+        let (b, image) = try savedImage()
+        let reader = try ImageReader(source: MemoryImage(image))
+        let map = try PageMap(ranges: PageMap.ranges(of: reader.header), bits: try reader.readEntry(0, limit: 1 << 20))
+        func saved(_ pfn: UInt64) -> Bool { map.isSaved(map.bit(of: pfn * 4096)!) }
+        for pfn in KernelA.perCPUList.pfns { XCTAssertFalse(saved(pfn), "page \(pfn) is on a per-CPU free list") }
+        // Stale links, poisoned links, a list with a page in use: saved.
+        for pfn in KernelA.lookFreeButUsed + [0x411] { XCTAssertTrue(saved(pfn), "page \(pfn) is on no free list") }
+        XCTAssertTrue(b.logs.contains { $0.contains("free (left out, 3 of them on per-CPU free lists)") }, "\(b.logs)")
+    }
+
+    func testWithoutTheListFieldsPagesOnPerCPUListsAreSaved() throws {
+        let b = hibernateKernel()
+        let text = Array("OFFSET(page.lru)=8\n".utf8), broken = Array("OFFSET(page.lru)=9\n".utf8)
+        var bytes = b.physicalMemory.bytes
+        let i = try XCTUnwrap((Int(KernelA.noteAddress)..<(bytes.count - text.count)).first { Array(bytes[$0..<($0 + text.count)]) == text })
+        bytes.replaceSubrange(i..<(i + text.count), with: broken)
+        b.physicalMemory = MemoryImage(bytes)
+        _ = runAgent(b)
+        let h = try ImageReader(source: b.devices["/dev/vdb"]!).header
+        XCTAssertEqual(h.entries[1].rawSize, (KernelA.savedPages + UInt64(KernelA.perCPUList.pfns.count)) * 4096)
+        XCTAssertTrue(b.logs.contains { $0.contains("free (left out, 0 of them on per-CPU free lists)") }, "\(b.logs)")
+    }
+
     // MARK: A kept B: the mailbox
 
     func testParkedHibernateKernelTellsAItsReentryThenSavesAWhenAComesBack() throws {

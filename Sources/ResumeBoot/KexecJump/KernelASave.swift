@@ -86,7 +86,7 @@ public struct KernelASave {
             var scan = FreePageScan(info: pages) { address, buffer in try memory.read(into: buffer, at: address) }
             do {
                 let free = try scan.markFree(in: &map)
-                system.log("kernel A \(info.release.escapingControlCharacters): \(map.totalPages) pages, \(free) free (left out), \(map.savedPages) in use; found in \(system.monotonicMilliseconds() - scanStart) ms")
+                system.log("kernel A \(info.release.escapingControlCharacters): \(map.totalPages) pages, \(free) free (left out, \(scan.onPerCPULists) of them on per-CPU free lists), \(map.savedPages) in use; found in \(system.monotonicMilliseconds() - scanStart) ms")
             } catch {
                 map = PageMap(ranges: request.ranges)
                 system.log("cannot tell kernel A's free pages (\(error)): saving every page")

@@ -24,6 +24,14 @@ public struct VMCoreInfo: Sendable, Equatable {
         public var buddyType: UInt32
         /// The largest order a free block can have (NUMBER(MAX_PAGE_ORDER), else 10).
         public var maxOrder: UInt64
+        /// Where pages on per-CPU free lists can be told, or nil (then they are saved).
+        public var freeLists: FreeListFields?
+    }
+
+    /// OFFSET(page.lru), OFFSET(page._refcount), OFFSET(page.mapping):
+    /// what tells a page on a per-CPU free list (`FreePageScan`).
+    public struct FreeListFields: Sendable, Equatable {
+        public var lruOffset: UInt64, refcountOffset: UInt64, mappingOffset: UInt64
     }
 
     /// The largest note B reads (6.12's is under 4 KiB: VMCOREINFO_BYTES).
@@ -72,10 +80,16 @@ public struct VMCoreInfo: Sendable, Equatable {
         guard (0...20).contains(maxOrder) else { return nil }
         // __START_KERNEL_map: the kernel image's virtual base on x86-64.
         let root = topVirtual &- 0xffff_ffff_8000_0000 &+ UInt64(bitPattern: physBase)
+        var lists: FreeListFields?
+        if let lru = dec("OFFSET(page.lru)"), let refcount = dec("OFFSET(page._refcount)"), let mapping = dec("OFFSET(page.mapping)"),
+           dec("OFFSET(list_head.next)") ?? 0 == 0, dec("OFFSET(list_head.prev)") ?? 8 == 8,
+           lru >= 0, lru % 8 == 0, lru + 16 <= size, refcount >= 0, refcount + 4 <= size, mapping >= 0, mapping + 8 <= size {
+            lists = FreeListFields(lruOffset: UInt64(lru), refcountOffset: UInt64(refcount), mappingOffset: UInt64(mapping))
+        }
         return StructPages(vmemmap: vmemmap, pageTableRoot: root, fiveLevel: dec("NUMBER(pgtable_l5_enabled)") == 1,
                            structSize: UInt64(size), typeOffset: UInt64(typeOffset), privateOffset: UInt64(privateOffset),
                            // NUMBER() prints a C int: PGTY_buddy << 24 comes out negative.
-                           buddyType: UInt32(truncatingIfNeeded: buddy), maxOrder: UInt64(maxOrder))
+                           buddyType: UInt32(truncatingIfNeeded: buddy), maxOrder: UInt64(maxOrder), freeLists: lists)
     }
 
     static func hexBytes(_ text: String) -> [UInt8]? {
@@ -92,23 +106,30 @@ public struct VMCoreInfo: Sendable, Equatable {
     }
 }
 
-/// Tells A's free pages from its struct pages: the head page of a free
-/// buddy block has page_type PGTY_buddy and the block's order in
-/// page->private; the block's other pages carry no mark. Pages on per-CPU
-/// free lists are not marked and count as used (safe: saved). They are
-/// many on SMP (7,000 to 14,000 pages measured in the jump scenarios), but
-/// a struct page cannot tell them apart: reference count 0, no type, no
-/// mapping is also every page but the first of a high-order allocation
-/// without __GFP_COMP (kernel stacks, DMA buffers). Leaving those out was
-/// tried and A did not come back. Reads A's
-/// memory through `read` (physical address, bytes), walking A's page
-/// tables to find the struct pages, as makedumpfile does from a vmcore.
+/// Tells A's free pages from its struct pages, as the kernel's own
+/// snapshot leaves them out (it drains the per-CPU lists into the buddy
+/// allocator first; B cannot, so it reads both):
+/// - the head page of a free buddy block has page_type PGTY_buddy and the
+///   block's order in page->private; the block's other pages carry no mark;
+/// - a page on a per-CPU free list has no type, reference count 0 and no
+///   mapping, and sits on a list (page->lru) whose every other member is
+///   such a page and whose one node outside the struct page array is the
+///   list's head. The list is what tells it: the pages after the first of a
+///   high-order allocation without __GFP_COMP (kernel stacks, DMA buffers)
+///   look the same but are on no list (their lru was poisoned when they
+///   left one). Leaving those out, without the list check, was tried and A
+///   did not come back. Of a high-order block on a per-CPU list only its
+///   first page is known free; the rest are saved.
+/// Reads A's memory through `read` (physical address, bytes), walking A's
+/// page tables to find the struct pages, as makedumpfile does from a vmcore.
 public struct FreePageScan {
     public typealias PhysicalRead = (_ address: UInt64, _ into: UnsafeMutableRawBufferPointer) throws -> Void
     let info: VMCoreInfo.StructPages
     let read: PhysicalRead
     private var cachedVirtualPage: UInt64 = .max
     private let cache = ScratchBuffer(count: 4096)
+    /// Of the pages `markFree` left out, how many were on per-CPU free lists.
+    public private(set) var onPerCPULists: UInt64 = 0
 
     public init(info: VMCoreInfo.StructPages, read: @escaping PhysicalRead) {
         self.info = info
@@ -119,23 +140,95 @@ public struct FreePageScan {
     public mutating func markFree(in map: inout PageMap) throws -> UInt64 {
         var free: UInt64 = 0
         let entry = ScratchBuffer(count: Int(info.structSize))
+        let topPFN = map.ranges.map { $0.end / ImageHeader.pageSize }.max() ?? 0
+        var notOnAFreeList = Set<UInt64>()
         for (r, range) in map.ranges.enumerated() {
             let firstPFN = range.start / ImageHeader.pageSize
             var k: UInt64 = 0
             while k < range.pages {
-                guard try structPage(firstPFN + k, into: entry.memory) else { k += 1; continue }
+                defer { k += 1 }
+                guard map.isSaved(map.firstBit[r] + k), try structPage(firstPFN + k, into: entry.memory) else { continue }
                 let type = entry.memory.loadUnaligned(fromByteOffset: Int(info.typeOffset), as: UInt32.self)
                 let order = entry.memory.loadUnaligned(fromByteOffset: Int(info.privateOffset), as: UInt64.self)
-                guard type & 0xFF00_0000 == info.buddyType, order <= info.maxOrder else { k += 1; continue }
-                let block = min(UInt64(1) << order, range.pages - k)
-                for p in 0..<block where map.isSaved(map.firstBit[r] + k + p) {
-                    map.markFree(map.firstBit[r] + k + p)
-                    free += 1
+                if type & 0xFF00_0000 == info.buddyType, order <= info.maxOrder {
+                    let block = min(UInt64(1) << order, range.pages - k)
+                    for p in 0..<block where map.isSaved(map.firstBit[r] + k + p) {
+                        map.markFree(map.firstBit[r] + k + p)
+                        free += 1
+                    }
+                    k += block - 1
+                } else if let fields = info.freeLists, Self.looksFree(entry.memory, fields, type: type),
+                          !notOnAFreeList.contains(firstPFN + k) {
+                    let (members, isFreeList) = try freeList(from: firstPFN + k, fields, topPFN: topPFN)
+                    guard isFreeList else {
+                        // Its members need not be walked again.
+                        notOnAFreeList.formUnion(members + [firstPFN + k])
+                        continue
+                    }
+                    for pfn in members {
+                        guard let bit = map.bit(of: pfn * ImageHeader.pageSize), map.isSaved(bit) else { continue }
+                        map.markFree(bit)
+                        free += 1
+                        onPerCPULists += 1
+                    }
                 }
-                k += block
             }
         }
         return free
+    }
+
+    /// No page type, reference count 0, no mapping: what a page on a
+    /// per-CPU free list looks like (and not only such a page).
+    static func looksFree(_ page: UnsafeMutableRawBufferPointer, _ fields: VMCoreInfo.FreeListFields, type: UInt32) -> Bool {
+        type == 0xFFFF_FFFF
+            && page.loadUnaligned(fromByteOffset: Int(fields.refcountOffset), as: UInt32.self) == 0
+            && page.loadUnaligned(fromByteOffset: Int(fields.mappingOffset), as: UInt64.self) == 0
+    }
+
+    /// The pages met on the list `pfn`'s page->lru is on, and whether that
+    /// list is a free list: a ring whose links agree both ways, with one
+    /// head outside the struct page array, every other node a page that
+    /// `looksFree` (when it is not, the caller saves the page). Walks at
+    /// most `topPFN` + 1 nodes.
+    mutating func freeList(from pfn: UInt64, _ fields: VMCoreInfo.FreeListFields, topPFN: UInt64) throws -> ([UInt64], Bool) {
+        let structPagesEnd = info.vmemmap &+ topPFN &* info.structSize
+        let entry = ScratchBuffer(count: Int(info.structSize))
+        /// A node's (next, prev), and the page it is the lru of (nil for a head).
+        func node(_ address: UInt64) throws -> (next: UInt64, prev: UInt64, pfn: UInt64?)? {
+            guard address & 7 == 0, address >= 0xffff_8000_0000_0000 else { return nil }
+            if address >= info.vmemmap, address < structPagesEnd {
+                let offset = address - info.vmemmap
+                guard offset % info.structSize == fields.lruOffset else { return nil }
+                let page = offset / info.structSize
+                guard try structPage(page, into: entry.memory) else { return nil }
+                let type = entry.memory.loadUnaligned(fromByteOffset: Int(info.typeOffset), as: UInt32.self)
+                guard Self.looksFree(entry.memory, fields, type: type) else { return nil }
+                let at = Int(fields.lruOffset)
+                return (entry.memory.loadUnaligned(fromByteOffset: at, as: UInt64.self),
+                        entry.memory.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self), page)
+            }
+            var words: (UInt64, UInt64) = (0, 0)
+            for (i, word) in [address, address + 8].enumerated() {
+                guard let physical = try translate(word) else { return nil }
+                var value: UInt64 = 0
+                try withUnsafeMutableBytes(of: &value) { try read(physical, $0) }
+                if i == 0 { words.0 = value } else { words.1 = value }
+            }
+            return (words.0, words.1, nil)
+        }
+        let first = info.vmemmap &+ pfn &* info.structSize &+ fields.lruOffset
+        var members: [UInt64] = []
+        var heads = 0
+        var current = first
+        guard var here = try node(current) else { return ([], false) }
+        for _ in 0...topPFN {
+            if let page = here.pfn { members.append(page) } else { heads += 1 }
+            guard heads <= 1, let next = try node(here.next), next.prev == current else { return (members, false) }
+            current = here.next
+            here = next
+            if current == first { return (members, heads == 1) }
+        }
+        return (members, false)
     }
 
     /// A's struct page of `pfn`; false when A's page tables do not map it.
