@@ -20,27 +20,15 @@ import Glibc
 /// window, on the same machine (firmware memory map); anything else is
 /// refused with its reason, and B is booted cold and saved again.
 public enum KeptHibernateKernel {
-    /// What a saved B must match.
-    public struct Expected {
-        public var window: PhysicalRange
-        public var identity: [UInt8]
-        public var firmwareMapHash: UInt64
-        public init(window: PhysicalRange, identity: [UInt8], firmwareMapHash: UInt64) {
-            self.window = window; self.identity = identity; self.firmwareMapHash = firmwareMapHash
-        }
-    }
+    public typealias Expected = SavedHibernateKernelFile.Expected
 
     /// Saves B's window (`content`, as `readParked` gave it) and its
     /// re-entry point to `path`.
     public static func save(_ content: UnsafeRawBufferPointer, bReentry: UInt64, release: String,
                             expected: Expected, to path: String) throws {
-        var header = ImageHeader(kind: .segments)
-        header.entryAddress = bReentry
-        header.producerRelease = release
-        header.producerMachine = "x86_64"
-        header.memoryLayoutHash = expected.firmwareMapHash
-        header.kernelBuildID = expected.identity
-        header.createdAt = UInt64(max(0, time(nil)))
+        let header = SavedHibernateKernelFile(window: expected.window, reentry: bReentry, identity: expected.identity,
+                                              firmwareMapHash: expected.firmwareMapHash, release: release)
+            .header(createdAt: UInt64(max(0, time(nil))))
         let file = try DeviceFile(path: path, writable: true, create: true)
         var writer = ImageWriter(sink: file, header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs))
         var input = BufferInput(content)
@@ -54,28 +42,19 @@ public enum KeptHibernateKernel {
     public static func load(from path: String, expected: Expected) throws -> (content: ScratchBuffer, bReentry: UInt64) {
         let reader = try ImageReader(source: try DeviceFile(path: path))
         try reader.requireValidState()
-        let h = reader.header
-        guard h.kind == .segments, h.entries.count == 1, h.entries[0].type == .segment else {
-            throw HostFailure("\(path) is a \(h.kind.name) image, not a saved hibernate kernel")
+        let file: SavedHibernateKernelFile
+        do { file = try SavedHibernateKernelFile(reader.header) } catch {
+            throw HostFailure("\(path): \(error)")
         }
-        let e = h.entries[0]
-        guard e.physicalAddress == expected.window.start, e.memorySize == expected.window.size, e.rawSize == e.memorySize else {
-            throw HostFailure("the saved hibernate kernel in \(path) ran in [\(hexAddress(e.physicalAddress)), +\(sizeText(e.memorySize))), not in this window \(expected.window)")
-        }
-        guard h.kernelBuildID == expected.identity else {
-            throw HostFailure("the saved hibernate kernel in \(path) is another kernel, initrd or window than the one to boot")
-        }
-        guard h.memoryLayoutHash == expected.firmwareMapHash else {
-            throw HostFailure("the saved hibernate kernel in \(path) was saved on a machine with another firmware memory map")
-        }
+        if let reason = file.mismatch(expected) { throw HostFailure("the saved hibernate kernel in \(path): \(reason)") }
         try reader.checkTable()
-        let content = ScratchBuffer(count: Int(e.rawSize))
+        let content = ScratchBuffer(count: Int(file.window.size))
         var filled = 0
         try reader.forEachChunk(entry: 0, pool: WorkerPool(threads: WorkerPool.onlineCPUs)) { _, _, raw in
             UnsafeMutableRawBufferPointer(rebasing: content.memory[filled..<(filled + raw.count)]).copyMemory(from: raw)
             filled += raw.count
         }
-        return (content, h.entryAddress)
+        return (content, file.reentry)
     }
 
     /// Loads the saved B into its window with A's `request` in the mailbox

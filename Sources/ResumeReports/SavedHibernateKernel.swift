@@ -36,19 +36,18 @@ public enum SavedHibernateKernel {
         } catch {
             return ["saved hibernate kernel \(path): none usable (\(error))"]
         }
-        let h = reader.header
-        guard h.kind == .segments, h.entries.count == 1, h.entries[0].type == .segment, h.formatMinor >= 2,
-              !h.kernelBuildID.isEmpty else {
-            return ["saved hibernate kernel \(path): a \(h.kind.name) image, not a saved hibernate kernel"]
+        let file: SavedHibernateKernelFile
+        do { file = try SavedHibernateKernelFile(reader.header) } catch {
+            return ["saved hibernate kernel \(path): not one (\(error))"]
         }
-        let e = h.entries[0], window = PhysicalRange(start: e.physicalAddress, size: e.memorySize)
-        var lines = ["saved hibernate kernel \(path): B \(h.producerRelease.escapingControlCharacters), window \(window), re-entry point \(hexAddress(h.entryAddress)), \(h.state.name)"]
+        let window = file.window
+        var lines = ["saved hibernate kernel \(path): B \(file.release.escapingControlCharacters), window \(window), re-entry point \(hexAddress(file.reentry)), \(reader.header.state.name)"]
         let machine = FirmwareMemoryMap.read({ try? system.readText($0) })?.hash
-        lines.append("  this machine: \(machine == h.memoryLayoutHash ? "the same firmware memory map" : "another firmware memory map: not usable")")
+        lines.append("  this machine: \(machine == file.firmwareMapHash ? "the same firmware memory map" : "another firmware memory map: not usable")")
         let release = system.uname().release
         let b = (kernel ?? "/boot/vmlinuz-" + release, initrd ?? "/boot/initrd.img-" + release)
         if let id = try? identity(kernel: b.0, initrd: b.1, window: window) {
-            lines.append("  hibernate kernel \(b.0) with \(b.1) in that window: \(id == h.kernelBuildID ? "this one: usable" : "another one: not usable (B is booted cold and saved again)")")
+            lines.append("  hibernate kernel \(b.0) with \(b.1) in that window: \(id == file.identity ? "this one: usable" : "another one: not usable (B is booted cold and saved again)")")
         } else {
             lines.append("  hibernate kernel \(b.0) or \(b.1): unreadable, cannot tell")
         }

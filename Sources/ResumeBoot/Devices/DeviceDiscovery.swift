@@ -133,7 +133,7 @@ public enum DeviceDiscovery {
         }
         // A kept hibernate kernel is for kernel A's own jumps:
         // entering it at boot would start B with no A behind it.
-        if reader.header.kind == .segments, !reader.header.kernelBuildID.isEmpty {
+        if SavedHibernateKernelFile.isSavedHibernateKernel(reader.header) {
             return .rejected(BootReason(.kindUnsupported, "a saved hibernate kernel (resume-image hibernate --keep-hibernate-kernel), not an image to boot"))
         }
         return .image(reader.header)
