@@ -1,6 +1,6 @@
 // The one libFuzzer entry point of the fuzz binary; the target is chosen
 // by RESUME_FUZZ_TARGET (fuzz/run.sh sets it): image-decoder (default),
-// cmdline, elf. One build serves all three.
+// memory-image, kept-kernel, cmdline, elf. One build serves them all.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +11,9 @@ enum FuzzTarget {
         case "cmdline": return fuzzKernelCommandLine
         case "elf": return fuzzELFReader
         case "image-decoder": return fuzzImageDecoder
-        case let other: fatalError("RESUME_FUZZ_TARGET=\(other): not image-decoder, cmdline or elf")
+        case "memory-image": return fuzzMemoryImage
+        case "kept-kernel": return fuzzKeptKernel
+        case let other: fatalError("RESUME_FUZZ_TARGET=\(other): not image-decoder, memory-image, kept-kernel, cmdline or elf")
         }
     }()
 }

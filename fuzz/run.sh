@@ -2,6 +2,8 @@
 # Builds the libFuzzer binary (Sources/ResumeCore and the targets in fuzz/,
 # one module) and runs each target for a bounded number of runs:
 #   image-decoder  the image decoder (seeded with the golden fixtures)
+#   memory-image   a memory image with its page map, as the agent and verify read it
+#   kept-kernel    a kept hibernate kernel's file and the checks A makes of it
 #   cmdline        the kernel command-line parser and the settings from it
 #   elf            the ELF reader and the bzImage header reader
 #   fuzz/run.sh [RUNS] [TARGET...]   (RUNS default 100000; FUZZ_RUNS overrides too)
@@ -11,7 +13,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-${FUZZ_RUNS:-100000}}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(image-decoder cmdline elf)
+[ ${#targets[@]} -gt 0 ] || targets=(image-decoder memory-image kept-kernel cmdline elf)
 out=build/fuzz
 bin=$out/fuzz-resume
 mkdir -p "$out"
@@ -32,6 +34,8 @@ seed() {
 	mkdir -p "$dir"
 	case $target in
 	image-decoder) cp Tests/ResumeCoreTests/Fixtures/*.img "$dir/" ;;
+	memory-image) cp Tests/ResumeCoreTests/Fixtures/memory-*.img "$dir/" ;;
+	kept-kernel) cp fuzz/seeds/kept/* "$dir/" ;;
 	cmdline) cp fuzz/seeds/cmdline/* "$dir/" ;;
 	elf)
 		cp Tests/ResumeCoreTests/Fixtures/kernel.img "$dir/"
@@ -45,7 +49,7 @@ seed() {
 }
 for target in "${targets[@]}"; do
 	seed "$target"
-	case $target in image-decoder) max_len=65536 ;; cmdline) max_len=4096 ;; *) max_len=16384 ;; esac
+	case $target in image-decoder | memory-image | kept-kernel) max_len=65536 ;; cmdline) max_len=4096 ;; *) max_len=16384 ;; esac
 	echo "fuzz: $target, $runs runs"
 	# -timeout fails a hang; -rss_limit_mb fails memory that grows with the input's numbers.
 	# The whole output goes to build/fuzz/last-TARGET.log; its end is shown.

@@ -9,6 +9,12 @@
 #             Debian's kexec-tools (with its libraries), the KEXEC_JUMP
 #             bzImage and b.cpio under /boot
 #   bzImage   the kernel of A, B and C (mkimage/kernel-jump.sh, cached)
+#   keys/     two signing key pairs (resume-image keygen, made once): A
+#             signs with keys/a (in a.cpio as /etc/fastresume/jump-test.key)
+#   a+trust-a.cpio, a+trust-other.cpio
+#             a.cpio with /etc/fastresume/keys/*.pub of keys/a or keys/other
+#             appended (the kernel unpacks concatenated archives): C with
+#             trusted keys
 #
 # Prints the directory on stdout. Env: STATIC_DIR (default build/static).
 set -euo pipefail
@@ -58,8 +64,21 @@ cp "$bzimage" "$tree/boot/bzImage"
 # found through kexec_image (the init names it /boot/System.map-RELEASE).
 cp "$(dirname "$bzimage")/System.map" "$tree/boot/System.map"
 cp "$OUT/b.cpio" "$tree/boot/b.cpio"
+mkdir -p "$OUT/keys"
+for key in a other; do
+	[ -s "$OUT/keys/$key" ] || "$STATIC/resume-image" keygen --force "$OUT/keys/$key" >/dev/null
+done
+mkdir -p "$tree/etc/fastresume"
+install -m 0600 "$OUT/keys/a" "$tree/etc/fastresume/jump-test.key"
 python3 "$MKIMAGE_DIR/newc.py" "$tree" "$OUT/a.cpio"
 rm -rf "$tree"
+for key in a other; do
+	mkdir -p "$tree/etc/fastresume/keys"
+	cp "$OUT/keys/$key.pub" "$tree/etc/fastresume/keys/$key.pub"
+	python3 "$MKIMAGE_DIR/newc.py" "$tree" "$OUT/trust-$key.cpio"
+	cat "$OUT/a.cpio" "$OUT/trust-$key.cpio" >"$OUT/a+trust-$key.cpio"
+	rm -rf "$tree"
+done
 cp "$bzimage" "$OUT/bzImage"
 log "jump: $OUT: a.cpio $(stat -c %s "$OUT/a.cpio") bytes, b.cpio $(stat -c %s "$OUT/b.cpio") bytes"
 echo "$OUT"

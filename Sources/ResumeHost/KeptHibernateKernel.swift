@@ -24,13 +24,14 @@ public enum KeptHibernateKernel {
 
     /// Saves B's window (`content`, as `readParked` gave it) and its
     /// re-entry point to `path`.
+    /// With a `signer`, the file is signed (and its chunks hashed with BLAKE2b).
     public static func save(_ content: UnsafeRawBufferPointer, bReentry: UInt64, release: String,
-                            expected: Expected, to path: String) throws {
+                            expected: Expected, signer: SigningKey? = nil, to path: String) throws {
         let header = SavedHibernateKernelFile(window: expected.window, reentry: bReentry, identity: expected.identity,
                                               firmwareMapHash: expected.firmwareMapHash, release: release)
             .header(createdAt: UInt64(max(0, time(nil))))
         let file = try DeviceFile(path: path, writable: true, create: true)
-        var writer = ImageWriter(sink: file, header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs))
+        var writer = ImageWriter(sink: file, header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs), signer: signer)
         var input = BufferInput(content)
         try writer.append(.segment, from: &input, physicalAddress: expected.window.start, memorySize: expected.window.size)
         try writer.finish()
@@ -39,9 +40,16 @@ public enum KeptHibernateKernel {
     /// The saved B at `path`, checked in full and against `expected`:
     /// its window's bytes and re-entry point. Throws the reason it cannot
     /// be used (the caller then boots B cold).
-    public static func load(from path: String, expected: Expected) throws -> (content: ScratchBuffer, bReentry: UInt64) {
+    /// With `signedBy`, the file must carry that key's signature (A signs
+    /// its images: the B it would run must be the one it saved).
+    public static func load(from path: String, expected: Expected, signedBy key: PublicKey? = nil) throws -> (content: ScratchBuffer, bReentry: UInt64) {
         let reader = try ImageReader(source: try DeviceFile(path: path))
         try reader.requireValidState()
+        if let key {
+            do { _ = try SignatureCheck.verify(reader.header, trustedKeys: [key]) } catch {
+                throw HostFailure("the saved hibernate kernel in \(path): \(error)")
+            }
+        }
         let file: SavedHibernateKernelFile
         do { file = try SavedHibernateKernelFile(reader.header) } catch {
             throw HostFailure("\(path): \(error)")
@@ -61,11 +69,22 @@ public enum KeptHibernateKernel {
     /// (the window's first page). The kernel keeps its own copy: the
     /// caller drops `content` before `jumpAndReturn`, so that B does not
     /// save B's window a second time as A's memory.
-    public static func load(_ content: ScratchBuffer, window: PhysicalRange, bReentry: UInt64, request: String) throws {
+    /// With a `signer`, its seed goes in the mailbox's key field
+    /// (`JumpSigningKey`), zeroed in `content` once the kernel has its copy.
+    public static func load(_ content: ScratchBuffer, window: PhysicalRange, bReentry: UInt64, request: String,
+                            signer: SigningKey? = nil) throws {
         guard let page = JumpMailbox.page(mailbox: window.start, bReentry: bReentry, request: request) else {
             throw HostFailure("the request for the hibernate kernel is too long for its mailbox (\(request.utf8.count) bytes)")
         }
         page.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: content.memory[0..<page.count]).copyMemory(from: $0) }
+        let keyField = JumpSigningKey.mailboxOffset..<(JumpSigningKey.mailboxOffset + JumpSigningKey.mailboxBytes)
+        defer { UnsafeMutableRawBufferPointer(rebasing: content.memory[keyField]).initializeMemory(as: UInt8.self, repeating: 0) }
+        if let signer {
+            withUnsafeBytes(of: JumpSigningKey.mailboxMagic.littleEndian) {
+                UnsafeMutableRawBufferPointer(rebasing: content.memory[keyField.lowerBound..<(keyField.lowerBound + 8)]).copyMemory(from: $0)
+            }
+            signer.copySeed(into: UnsafeMutableRawBufferPointer(rebasing: content.memory[(keyField.lowerBound + 8)..<keyField.upperBound]))
+        }
         let entry = window.start + UInt64(JumpMailbox.toBOffset)
         do {
             try Kexec.load(entry: entry, segments: [KexecSegment(buffer: UnsafeRawBufferPointer(content.memory),

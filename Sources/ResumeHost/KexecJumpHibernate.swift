@@ -39,6 +39,9 @@ public enum KexecJumpHibernate {
         public var keepHibernateKernel: String?
         /// The kexec program (default: the first of PATH, /sbin, /usr/sbin that has it).
         public var kexec: String?
+        /// Sign the memory image (and the kept hibernate kernel's file) with
+        /// this key: handed to B (`JumpSigningKey`), wiped here before the jump.
+        public var signer: SigningKey?
         public init(target: String) { self.target = target }
     }
 
@@ -147,7 +150,9 @@ public enum KexecJumpHibernate {
             try jumpToKeptKernel(options, b: b, kernel: kernel, initrd: initrd, release: BzImageInfo.parse(prefix: prefix)?.version ?? "",
                                  firmware: firmware, kexec: kexec, log: log)
         } else {
-            try loadWithKexecTools(kexec, kernel: kernel, initrd: initrd, window: window, text: text, log: log)
+            try loadWithKexecTools(kexec, kernel: kernel, initrd: initrd, window: window, text: text, signer: options.signer, log: log)
+            // B holds the key now; this memory is what B saves.
+            options.signer?.wipe()
             dropPageCache(options, log: log)
             log(options.checkpoint ? "jumping to the hibernate kernel: it saves a checkpoint to \(options.target) and jumps back"
                                    : "jumping to the hibernate kernel: it saves this system to \(options.target) and powers off")
@@ -262,11 +267,44 @@ public enum KexecJumpHibernate {
         return kept
     }
 
+    /// With a `signer`, B's initrd is given in memory with the key's
+    /// archive appended (`JumpSigningKey`); the key's bytes there are zeroed
+    /// once kexec-tools has loaded it.
     static func loadWithKexecTools(_ kexec: String, kernel: String, initrd: String, window: PhysicalRange, text: String,
-                                   log: (String) -> Void) throws {
+                                   signer: SigningKey? = nil, log: (String) -> Void) throws {
         log("loading the hibernate kernel \(kernel) into \(window) (\(sizeText(window.size))): \(text)")
+        var initrdArgument = initrd
+        var withKey: (file: MemoryFile, keyAt: UInt64, keyBytes: Int)?
+        if let signer {
+            let file = try MemoryFile(name: "hibernate-kernel-initrd")
+            var input = try FileInput(path: initrd)
+            let buffer = ScratchBuffer(count: 1 << 20)
+            while true {
+                let n = try input.read(into: buffer.memory)
+                if n == 0 { break }
+                try file.append(UnsafeRawBufferPointer(rebasing: buffer.memory[0..<n]))
+            }
+            // The kernel finds a concatenated archive at a 4-byte boundary.
+            let pad = [UInt8](repeating: 0, count: Int((4 - file.size % 4) % 4))
+            try pad.withUnsafeBytes { try file.append($0) }
+            let seed = ScratchBuffer(count: SigningKey.seedSize)
+            signer.copySeed(into: seed.memory)
+            var archive = JumpSigningKey.cpio(seed: UnsafeRawBufferPointer(seed.memory))
+            seed.memory.initializeMemory(as: UInt8.self, repeating: 0)
+            withKey = (file, file.size, archive.count)
+            try archive.withUnsafeBytes { try file.append($0) }
+            for i in archive.indices { archive[i] = 0 }
+            initrdArgument = "/proc/\(getpid())/fd/\(file.fd)"
+            log("B signs the image with key \(signer.publicKey.keyID): the key goes to B in its initrd, in memory")
+        }
+        defer {
+            if let withKey {
+                let zeros = [UInt8](repeating: 0, count: withKey.keyBytes)
+                _ = zeros.withUnsafeBytes { pwrite(withKey.file.fd, $0.baseAddress, $0.count, off_t(withKey.keyAt)) }
+            }
+        }
         let load = try runProgram([kexec, "-l", "--load-preserve-context", "--mem-min=" + hexAddress(window.start),
-                                   "--mem-max=" + hexAddress(window.end - 1), kernel, "--initrd=" + initrd, "--append=" + text])
+                                   "--mem-max=" + hexAddress(window.end - 1), kernel, "--initrd=" + initrdArgument, "--append=" + text])
         guard load.status == 0 else {
             let said = load.lastLine.isEmpty ? "exit status \(load.status)" : load.lastLine.escapingControlCharacters
             let hint = load.lastLine.containsText("Invalid argument")
@@ -300,7 +338,7 @@ public enum KexecJumpHibernate {
         var saved: (content: ScratchBuffer, bReentry: UInt64)?
         if access(file, F_OK) == 0 {
             do {
-                saved = try KeptHibernateKernel.load(from: file, expected: expected)
+                saved = try KeptHibernateKernel.load(from: file, expected: expected, signedBy: options.signer?.publicKey)
                 log("the saved hibernate kernel in \(file) fits: resuming it, no boot")
             } catch {
                 log("not using the saved hibernate kernel in \(file): \(error); booting it cold and saving it again")
@@ -313,7 +351,7 @@ public enum KexecJumpHibernate {
             let parked = try KeptHibernateKernel.readParked(window: window)
             _ = try? runProgram([kexec, "-u"])
             try KeptHibernateKernel.save(UnsafeRawBufferPointer(parked.content.memory), bReentry: parked.bReentry, release: release,
-                                         expected: expected, to: file)
+                                         expected: expected, signer: options.signer, to: file)
             log("saved the parked hibernate kernel to \(file) (re-entry point \(hexAddress(parked.bReentry)))")
             saved = parked
         }
@@ -321,8 +359,10 @@ public enum KexecJumpHibernate {
         dropPageCache(options, log: log)
         sync()
         let bReentry = saved!.bReentry
-        try KeptHibernateKernel.load(saved!.content, window: window, bReentry: bReentry, request: request)
+        try KeptHibernateKernel.load(saved!.content, window: window, bReentry: bReentry, request: request, signer: options.signer)
         saved = nil
+        // B takes the key from the mailbox; this memory is what B saves.
+        options.signer?.wipe()
         try KeptHibernateKernel.jumpAndReturn(window: window, bReentry: bReentry, log: log)
     }
 

@@ -211,6 +211,8 @@ struct Hibernate: ParsableCommand {
     @Flag(help: "Leave the page cache in memory (and in the image).") var keepPageCache = false
     @Option(help: "Keep the hibernate kernel in this file: boot it once, then resume it from here on every later jump.")
     var keepHibernateKernel: String?
+    @Option(name: .customLong("sign"), help: "Have B sign the memory image (and sign the kept hibernate kernel's file) with this secret key file (from `resume-image keygen`); the key reaches B in memory only.")
+    var signKey: String?
     @Argument(help: "Where B saves the image: a block device (/dev/...) or PARTLABEL=, PARTUUID=, LABEL=, UUID=.")
     var target: String
 
@@ -238,6 +240,7 @@ struct Hibernate: ParsableCommand {
         options.force = force
         options.keepPageCache = keepPageCache
         options.keepHibernateKernel = keepHibernateKernel
+        options.signer = try signKey.map { try KeyFiles.signingKey($0) }
         switch KexecJumpHibernate.run(options, log: { stderrLine($0) }) {
         case let .checkpoint(text), let .resumed(text):
             print(text)

@@ -140,6 +140,66 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertTrue(b.logs.contains { $0.contains("free (left out, 0 of them on per-CPU free lists)") }, "\(b.logs)")
     }
 
+    // MARK: Signed memory images: the key A hands over
+
+    static let keyA = try! SigningKey(seed: [UInt8](repeating: 0x11, count: 32))
+    static let keyOther = try! SigningKey(seed: [UInt8](repeating: 0x22, count: 32))
+
+    func signedImage() throws -> (FakeSystem, [UInt8]) {
+        let b = hibernateKernel()
+        let seed = ScratchBuffer(count: 32)
+        Self.keyA.copySeed(into: seed.memory)
+        b.binaryFiles[JumpSigningKey.initrdPath] = Array(seed.memory)
+        _ = runAgent(b)
+        return (b, b.devices["/dev/vdb"]!.bytes)
+    }
+
+    func testHibernateKernelSignsWithTheKeyFromItsInitramfsAndTakesTheFile() throws {
+        let (b, image) = try signedImage()
+        let reader = try ImageReader(source: MemoryImage(image))
+        try reader.verifyContents()
+        XCTAssertEqual(try SignatureCheck.verify(reader.header, trustedKeys: [Self.keyA.publicKey]).keyID, Self.keyA.publicKey.keyID)
+        XCTAssertEqual(reader.header.chunkHash, .blake2b128)
+        XCTAssertTrue(b.events.contains("take \(JumpSigningKey.initrdPath)"))
+        XCTAssertFalse(b.exists(JumpSigningKey.initrdPath), "the key file is gone")
+        XCTAssertTrue(b.logs.contains { $0.contains("signed by key \(Self.keyA.publicKey.keyID)") }, "\(b.logs)")
+    }
+
+    func testAnUnusableKeyFailsTheSaveAndBJumpsBack() throws {
+        let b = hibernateKernel()
+        b.binaryFiles[JumpSigningKey.initrdPath] = [1, 2, 3]
+        _ = runAgent(b)
+        XCTAssertFalse(b.events.contains("power off"))
+        XCTAssertTrue(b.logs.contains { $0.contains("kernel A not saved: the signing key kernel A handed over is not usable") }, "\(b.logs)")
+        XCTAssertThrowsError(try ImageReader(source: b.devices["/dev/vdb"]!).header)
+    }
+
+    func testWithoutAKeyTheImageIsUnsigned() throws {
+        let (b, image) = try savedImage()
+        XCTAssertNil(try ImageReader(source: MemoryImage(image)).header.signature)
+        XCTAssertTrue(b.logs.contains { $0.contains(", unsigned in ") }, "\(b.logs)")
+    }
+
+    func trustingBootKernel(image: [UInt8], _ key: SigningKey) -> FakeSystem {
+        let c = bootKernel(image: image)
+        c.files["/etc/fastresume/keys/a.pub"] = key.publicKey.fileText
+        return c
+    }
+
+    func testBootKernelWithKeysRestoresAnImageSignedByOne() throws {
+        let c = trustingBootKernel(image: try signedImage().1, Self.keyA)
+        _ = runAgent(c)
+        XCTAssertTrue(c.events.contains("jump"), "\(c.logs)")
+    }
+
+    func testBootKernelWithKeysRefusesAnUnsignedImage() throws {
+        try assertRefused(trustingBootKernel(image: try savedImage().1, Self.keyA), "image is not signed")
+    }
+
+    func testBootKernelWithKeysRefusesAnImageSignedByAnotherKey() throws {
+        try assertRefused(trustingBootKernel(image: try signedImage().1, Self.keyOther), "not trusted")
+    }
+
     // MARK: A kept B: the mailbox
 
     func testParkedHibernateKernelTellsAItsReentryThenSavesAWhenAComesBack() throws {
@@ -162,9 +222,22 @@ final class KexecJumpTests: XCTestCase {
                 page[i] = UInt8(truncatingIfNeeded: JumpMailbox.resumed >> (8 * UInt64(i)))
                 page[JumpMailbox.aReentryOffset + i] = UInt8(truncatingIfNeeded: newEntry >> (8 * UInt64(i)))
             }
+            if let key = self.mailboxKey {
+                let seed = ScratchBuffer(count: 32)
+                key.copySeed(into: seed.memory)
+                let field = JumpSigningKey.mailboxField(seed: UnsafeRawBufferPointer(seed.memory))
+                page.replaceSubrange(JumpSigningKey.mailboxOffset..<(JumpSigningKey.mailboxOffset + field.count), with: field)
+            }
             page.withUnsafeBytes { try! b.physicalMemory.write($0, at: mailbox) }
         }
         _ = runAgent(b)
+        if let key = mailboxKey {
+            let h = try ImageReader(source: b.devices["/dev/vdb"]!).header
+            XCTAssertEqual(try SignatureCheck.verify(h, trustedKeys: [key.publicKey]).keyID, key.publicKey.keyID)
+            let at = Int(mailbox) + JumpSigningKey.mailboxOffset
+            XCTAssertTrue(b.physicalMemory.bytes[at..<(at + JumpSigningKey.mailboxBytes)].allSatisfy { $0 == 0 }, "the key is wiped from the mailbox")
+            return
+        }
         // Parked: nothing saved before the first jump, which went through `toA` at the top of B's RAM.
         XCTAssertEqual(Array(firstJumpPage.prefix(52)), JumpMailbox.toA(mailbox: mailbox, aReentry: KernelA.reentry))
         XCTAssertEqual(b.events.filter { $0.hasPrefix("kexec_load") }, ["kexec_load preserve-context 9fff000", "kexec_load preserve-context 9fff000"])
@@ -174,6 +247,13 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertEqual(Array(b.loadedSegments[0].1.prefix(52)), JumpMailbox.toA(mailbox: mailbox, aReentry: newEntry))
         XCTAssertTrue(b.writes.contains { $0.0 == "/proc/sys/vm/drop_caches" }, "stale disk caches are dropped after the return")
         XCTAssertTrue(b.logs.contains { $0.contains("this kernel resumed from its saved image") }, "\(b.logs)")
+    }
+
+    var mailboxKey: SigningKey?
+
+    func testAKeptHibernateKernelSignsWithTheKeyFromTheMailboxAndWipesIt() throws {
+        mailboxKey = Self.keyA
+        try testParkedHibernateKernelTellsAItsReentryThenSavesAWhenAComesBack()
     }
 
     func testASavedHibernateKernelIsNeverBootedByTheAgent() throws {

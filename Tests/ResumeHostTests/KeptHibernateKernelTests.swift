@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import ResumeHost
 import ResumeCore
 
@@ -68,5 +69,28 @@ final class SavedHibernateKernelFileTests: XCTestCase {
         other = expected
         other.firmwareMapHash = 1
         XCTAssertTrue(file.mismatch(other)!.contains("another firmware memory map"))
+    }
+
+    func testASignedFileLoadsOnlyWithItsKey() throws {
+        let key = try SigningKey(seed: [UInt8](repeating: 0x11, count: 32))
+        let other = try SigningKey(seed: [UInt8](repeating: 0x22, count: 32))
+        let path = NSTemporaryDirectory() + "kept-b-\(getpid()).img"
+        defer { unlink(path) }
+        let window = PhysicalRange(start: 0x4000_0000, size: 16384)
+        let expected = SavedHibernateKernelFile.Expected(window: window, identity: identity, firmwareMapHash: 0x1234)
+        let content = [UInt8](repeating: 5, count: 16384)
+        try content.withUnsafeBytes {
+            try KeptHibernateKernel.save($0, bReentry: 0x4000_10f2, release: "6.12.118", expected: expected, signer: key, to: path)
+        }
+        XCTAssertEqual(try KeptHibernateKernel.load(from: path, expected: expected, signedBy: key.publicKey).bReentry, 0x4000_10f2)
+        XCTAssertThrowsError(try KeptHibernateKernel.load(from: path, expected: expected, signedBy: other.publicKey)) {
+            XCTAssertTrue("\($0)".contains("not trusted"), "\($0)")
+        }
+        try content.withUnsafeBytes {
+            try KeptHibernateKernel.save($0, bReentry: 0x4000_10f2, release: "6.12.118", expected: expected, to: path)
+        }
+        XCTAssertThrowsError(try KeptHibernateKernel.load(from: path, expected: expected, signedBy: key.publicKey)) {
+            XCTAssertTrue("\($0)".contains("not signed"), "\($0)")
+        }
     }
 }

@@ -92,7 +92,7 @@ public final class FakeSystem: BootSystem {
     }
 
     public func exists(_ path: String) -> Bool {
-        (devices[path] != nil && visible(path)) || files[path] != nil || files.keys.contains { $0.hasPrefix(path + "/") }
+        (devices[path] != nil && visible(path)) || files[path] != nil || binaryFiles[path] != nil || files.keys.contains { $0.hasPrefix(path + "/") }
     }
 
     public func canonicalPath(_ path: String) -> String? { links[path] ?? path }
@@ -191,6 +191,18 @@ public final class FakeSystem: BootSystem {
     public func openPhysicalMemory() throws -> any ImageSource {
         try check("open /dev/mem")
         return physicalMemory
+    }
+    public func wipePhysicalMemory(at address: UInt64, count: Int) throws {
+        try check("wipe /dev/mem")
+        events.append("wipe \(String(address, radix: 16))+\(count)")
+        try [UInt8](repeating: 0, count: count).withUnsafeBytes { try physicalMemory.write($0, at: address) }
+    }
+    public func takeSecretFile(_ path: String) throws -> [UInt8] {
+        let bytes = try readBytes(path)
+        binaryFiles[path] = nil
+        files[path] = nil
+        events.append("take \(path)")
+        return bytes
     }
     /// Device-dax devices' memory by path: what `mapDevice` maps (the
     /// tests read what the agent put in place there).

@@ -19,11 +19,14 @@ TIMEOUT="${JUMP_TIMEOUT:-300}"
 
 # boot NAME MEM DISK APPEND: one QEMU run (TCG, $JUMP_SMP CPUs: 2; DISK as /dev/vda),
 # its serial output timestamped into $logs/NAME.log. QEMU ends when the
-# guest reboots or powers off (-no-reboot).
+# guest reboots or powers off (-no-reboot). JUMP_TRUST=a or other: the
+# initramfs trusts that key (C refuses images it did not sign).
 boot()
 {
-	log "jump: $1: -m $2: $4"
-	qemu_jump_guest "$logs/$1.log" "$2" "$dir/bzImage" "$dir/a.cpio" "$3" "$4"
+	local initrd="$dir/a.cpio"
+	[ -z "${JUMP_TRUST:-}" ] || initrd="$dir/a+trust-$JUMP_TRUST.cpio"
+	log "jump: $1: -m $2: $4${JUMP_TRUST:+ (trusting key $JUMP_TRUST)}"
+	qemu_jump_guest "$logs/$1.log" "$2" "$dir/bzImage" "$initrd" "$3" "$4"
 }
 
 # The boot kernel C confined to its first 512 MiB of a 2 GiB guest, as

@@ -12,20 +12,25 @@
 #               A's token process goes on with the same token, so does the
 #               one bound to CPU 1, on CPU 1; the command says "checkpoint
 #               written", and the image on the disk verifies (`resume-image
-#               verify` on the host). Then the same with one CPU (-smp 1).
+#               verify` on the host). C trusting a key refuses that unsigned
+#               image (a normal boot). Then the same with one CPU (-smp 1).
 #   hibernate   A (mem=1G of 2 GiB, 64 MiB of random tmpfs data) runs
-#               `resume-image hibernate --kexec-jump /dev/vda`; B saves and
-#               powers off. Copies of that image are booted first where the
+#               `resume-image hibernate --kexec-jump --sign KEY /dev/vda`; B
+#               saves, signed with the key A handed it, and powers off (the
+#               image verifies with A's public key). Copies of that image
+#               are booted first where the
 #               agent must refuse, each ending in a normal boot with the
 #               reason in the log: C with another memory map (-m 1G), the
 #               image with one byte of chunk data flipped, C under
-#               lockdown=integrity. Then a fresh QEMU boots C on the image:
+#               lockdown=integrity, C trusting another key. Then a fresh
+#               QEMU boots C, trusting A's key, on the image:
 #               the agent restores A, whose token goes on ticking (same
 #               token, later ticks) with its tmpfs data intact; a third boot
 #               of the same disk is a normal boot (never twice).
 #   kept        A keeps its hibernate kernel (--keep-hibernate-kernel
-#               on a second disk): the first hibernation boots B cold and saves
-#               it, the second resumes it from its file (no boot), both
+#               on a second disk, --sign): the first hibernation boots B cold
+#               and saves it (signed), the second resumes it from its file
+#               (no boot, the key in its mailbox); both signed, both
 #               restored by C with A's token going on; a saved B for another
 #               window is refused and B boots cold
 #   refusals    A's command refuses, one line each, before any jump: no
@@ -55,6 +60,9 @@ scenario_checkpoint()
 	"$STATIC/resume-image" verify "$disk" >"$logs/checkpoint-verify.log" 2>&1 ||
 		fail "checkpoint: the image does not verify: $(cat "$logs/checkpoint-verify.log")" || return 1
 	log "jump: checkpoint: $(cat "$logs/checkpoint-verify.log"); A's token $tok ticked $before before the jump, $after after"
+	# A boot kernel that trusts keys refuses this unsigned image: a normal boot.
+	JUMP_TRUST=a boot checkpoint-unsigned 2G "$disk" "jt.role=c resume=/dev/vda"
+	refused checkpoint-unsigned "image is not signed, and only signed images are trusted" || return 1
 	# One CPU: the same round trip (no secondary CPU to bring back).
 	fresh_disk "$disk" 1G
 	JUMP_SMP=1 boot checkpoint-up 2G "$disk" "mem=1G jt.role=a jt.checkpoint=1 jt.after=2"
@@ -92,13 +100,16 @@ scenario_hibernate()
 {
 	local disk="$dir/hibernate.img" tok before after
 	fresh_disk "$disk" 1G
-	boot hibernate-a 2G "$disk" "mem=1G jt.role=a jt.fill=64"
+	boot hibernate-a 2G "$disk" "mem=1G jt.role=a jt.fill=64 jt.sign=1"
 	tok="$(token_of hibernate-a)"
 	[ -n "$tok" ] || fail "hibernate: A never printed its token" || return 1
 	expect hibernate-a "JT-B up" && refute hibernate-a "JT-A resume-image hibernate returned" || return 1
 	before="$(last_tick hibernate-a "$tok")"
-	"$STATIC/resume-image" verify "$disk" >"$logs/hibernate-verify.log" 2>&1 ||
-		fail "hibernate: B's image does not verify: $(cat "$logs/hibernate-verify.log")" || return 1
+	# B signed it with the key A handed over (in B's initrd, in memory).
+	"$STATIC/resume-image" verify --key "$dir/keys/a.pub" "$disk" >"$logs/hibernate-verify.log" 2>&1 ||
+		fail "hibernate: B's image does not verify as signed by A's key: $(cat "$logs/hibernate-verify.log")" || return 1
+	expect hibernate-a "resume-agent: signing kernel A's image with the key kernel A handed over" &&
+		expect hibernate-a "resume-agent: saved kernel A to /dev/vda: .*, signed by key" || return 1
 
 	# Refusals, each on a copy: a normal boot with the reason in the log.
 	cp --sparse=always "$disk" "$dir/refuse.img"
@@ -120,6 +131,8 @@ scenario_hibernate()
 	boot refuse-corrupt 2G "$dir/refuse.img" "jt.role=c resume=/dev/vda"
 	cp --sparse=always "$disk" "$dir/refuse.img"
 	boot refuse-lockdown 2G "$dir/refuse.img" "jt.role=c resume=/dev/vda lockdown=integrity"
+	cp --sparse=always "$disk" "$dir/refuse.img"
+	JUMP_TRUST=other boot refuse-otherkey 2G "$dir/refuse.img" "jt.role=c resume=/dev/vda"
 	rm -f "$dir/refuse.img"
 	local ok=0
 	refused refuse-memmap "another firmware memory map|beyond what this machine" || ok=1
@@ -127,6 +140,7 @@ scenario_hibernate()
 	# The kernel's own line says why kexec_load failed; the agent's, what it did.
 	refused refuse-lockdown "kexec_load is not permitted|lockdown" &&
 		expect refuse-lockdown "Lockdown: resume-agent: kexec of unsigned images is restricted" || ok=1
+	refused refuse-otherkey "image is signed by key [0-9a-f]+, which is not trusted" || ok=1
 
 	# C confined to its first 512 MiB, as on real hardware: most of the rest
 	# (half of A's RAM, and B's window) is soft reserved. This kernel has
@@ -134,7 +148,7 @@ scenario_hibernate()
 	# agent gives it back to device_dax and puts A's pages there in place
 	# through /dev/dax0.0; only A's pages in C's own 512 MiB go through the
 	# restore stub. The log counts both.
-	boot hibernate-c 2G "$disk" "jt.role=c resume=/dev/vda $CONFINE_C"
+	JUMP_TRUST=a boot hibernate-c 2G "$disk" "jt.role=c resume=/dev/vda $CONFINE_C"
 	after="$(last_tick hibernate-c "$tok")"
 	refute hibernate-c "JT-NORMAL-BOOT" && expect hibernate-c "A resumed from kexec-jump hibernation" &&
 		expect hibernate-c "JT-A tmpfs data intact" &&
@@ -145,7 +159,7 @@ scenario_hibernate()
 	cpus_back hibernate-c "$tok" hibernate-a "resume-agent: decision: resume" || ok=1
 	log "jump: hibernate: token $tok: tick $before before B, $after after the restore; decision to token: $(at hibernate-c "resume-agent: decision: resume") -> $(at hibernate-c "JT-TOKEN $tok")"
 
-	boot hibernate-again 2G "$disk" "jt.role=c resume=/dev/vda $CONFINE_C"
+	JUMP_TRUST=a boot hibernate-again 2G "$disk" "jt.role=c resume=/dev/vda $CONFINE_C"
 	expect hibernate-again "JT-NORMAL-BOOT" && refute hibernate-again "JT-TOKEN $tok" || ok=1
 	# The normal boot brought the held-back memory online (kmem): about 2 GiB.
 	local total
@@ -167,18 +181,19 @@ scenario_kept()
 	fresh_disk "$disk" 1G
 	fresh_disk "$dir/kept-b.img" 200M
 	export JUMP_DISK2="$dir/kept-b.img"
-	boot kept-a 2G "$disk" "mem=1G jt.role=a jt.keep=/dev/vdb jt.rounds=2 jt.after=2"
+	boot kept-a 2G "$disk" "mem=1G jt.role=a jt.keep=/dev/vdb jt.rounds=2 jt.after=2 jt.sign=1"
 	tok="$(token_of kept-a)"
 	[ -n "$tok" ] || fail "kept: A never printed its token" || { unset JUMP_DISK2; return 1; }
 	expect kept-a "JT-P saved hibernate kernel /dev/vdb: none usable" &&
 		expect kept-a "booting it cold and saving it again" && expect kept-a "saved the parked hibernate kernel to /dev/vdb" &&
 		expect kept-a "kernel A jumped here again \\(this kernel resumed from its saved image\\)" &&
 		expect kept-a "resume-agent: saved kernel A to /dev/vda" || ok=1
-	boot kept-c1 2G "$disk" "jt.role=c resume=/dev/vda"
-	expect kept-c1 "JT-P .*this one: usable" && expect kept-c1 "JT-P .*the same firmware memory map" &&
+	JUMP_TRUST=a boot kept-c1 2G "$disk" "jt.role=c resume=/dev/vda"
+	expect kept-c1 "resume-agent: saved kernel A to /dev/vda: .*, signed by key" &&
+		expect kept-c1 "JT-P .*this one: usable" && expect kept-c1 "JT-P .*the same firmware memory map" &&
 		expect kept-c1 "JT-TOKEN $tok" && expect kept-c1 "the saved hibernate kernel in /dev/vdb fits: resuming it, no boot" &&
 		refute kept-c1 "JT-B up" && expect kept-c1 "resume-agent: saved kernel A to /dev/vda" || ok=1
-	boot kept-c2 2G "$disk" "jt.role=c resume=/dev/vda"
+	JUMP_TRUST=a boot kept-c2 2G "$disk" "jt.role=c resume=/dev/vda"
 	expect kept-c2 "JT-TOKEN $tok" && expect kept-c2 "JT-END A" || ok=1
 	cpus_back kept-c2 "$tok" kept-a "resume-agent: decision: resume" || ok=1
 	[ "$(last_tick kept-c2 "$tok")" -gt "$(last_tick kept-a "$tok")" ] || fail "kept: token $tok does not go on" || ok=1

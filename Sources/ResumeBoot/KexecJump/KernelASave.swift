@@ -95,6 +95,8 @@ public struct KernelASave {
         } else {
             system.log("kernel A's vmcoreinfo does not locate its struct pages: saving every page")
         }
+        let signer = try takeSigningKey(request, memory: memory)
+        defer { signer?.wipe() }
         var header = ImageHeader(kind: .memory)
         header.entryAddress = request.reentry
         header.memoryLayoutHash = request.memoryMapHash
@@ -104,7 +106,7 @@ public struct KernelASave {
         header.createdAt = UInt64(max(0, time(nil)))
         do {
             let sink = try system.openImageForUpdate(device, base: 0)
-            var writer = ImageWriter(sink: AnySink(sink), header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs))
+            var writer = ImageWriter(sink: AnySink(sink), header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs), signer: signer)
             var bits = BytesInput(map.bits)
             try writer.append(.pageMap, from: &bits)
             for (r, range) in map.ranges.enumerated() {
@@ -114,9 +116,45 @@ public struct KernelASave {
             }
             let written = try writer.finish()
             let ms = system.monotonicMilliseconds() - start
-            system.log("saved kernel A to \(device): \(map.savedPages) of \(map.totalPages) pages (\(sizeText(written.rawTotal - written.entries[0].rawSize))) as \(sizeText(written.imageSize)) in \(ms) ms (synced)")
+            let signed = signer.map { ", signed by key \($0.publicKey.keyID)" } ?? ", unsigned"
+            system.log("saved kernel A to \(device): \(map.savedPages) of \(map.totalPages) pages (\(sizeText(written.rawTotal - written.entries[0].rawSize))) as \(sizeText(written.imageSize))\(signed) in \(ms) ms (synced)")
         } catch {
             throw SaveFailure(reason: "writing the image to \(device): \(error)")
+        }
+    }
+
+    /// The key A handed over to sign the image with (`JumpSigningKey`):
+    /// from the mailbox of a kept B, else from this initramfs. Wherever it
+    /// lay is wiped as it is taken; the caller wipes the key itself once
+    /// the image is written. Nil when A handed none (the image is
+    /// unsigned); a key that is there but unusable fails the save.
+    func takeSigningKey(_ request: JumpSaveRequest, memory: any ImageSource) throws(SaveFailure) -> SigningKey? {
+        var seed: [UInt8]?
+        if let mailbox = request.mailbox {
+            let at = mailbox + UInt64(JumpSigningKey.mailboxOffset)
+            let field = ScratchBuffer(count: JumpSigningKey.mailboxBytes)
+            if (try? memory.read(into: field.memory, at: at)) != nil, let found = JumpSigningKey.seed(inMailboxField: Array(field.memory)) {
+                seed = found
+                field.memory.initializeMemory(as: UInt8.self, repeating: 0)
+                do { try system.wipePhysicalMemory(at: at, count: JumpSigningKey.mailboxBytes) } catch {
+                    system.log("cannot wipe the signing key from the mailbox at \(hexAddress(at)): \(error)")
+                }
+            }
+        }
+        if seed == nil, system.exists(JumpSigningKey.initrdPath) {
+            do { seed = try system.takeSecretFile(JumpSigningKey.initrdPath) } catch {
+                throw SaveFailure(reason: "kernel A handed a signing key in \(JumpSigningKey.initrdPath), but it cannot be taken: \(error)")
+            }
+        }
+        guard var bytes = seed else { return nil }
+        seed = nil // `bytes` is then the only reference: zeroed in place, not copied.
+        defer { for i in bytes.indices { bytes[i] = 0 } }
+        do {
+            let key = try SigningKey(seed: bytes)
+            system.log("signing kernel A's image with the key kernel A handed over (key id \(key.publicKey.keyID))")
+            return key
+        } catch {
+            throw SaveFailure(reason: "the signing key kernel A handed over is not usable: \(error)")
         }
     }
 

@@ -61,8 +61,9 @@ public struct PublicKey: Sendable, Equatable {
 public struct SigningKey: Sendable {
     public static let seedSize = 32
     public static let filePrefix = "fastresume-ed25519-secret-key "
-    private let seed: [UInt8]
-    private let secret: [UInt8]
+    /// The seed and libsodium's secret key, in one buffer every copy of
+    /// this key shares, so that `wipe` clears them for all.
+    private let storage: SecretBytes
     public let publicKey: PublicKey
 
     /// The key pair of a 32-byte seed (deterministic: tests, known answers).
@@ -70,10 +71,10 @@ public struct SigningKey: Sendable {
         guard Sodium.ready else { throw .libsodium("sodium_init") }
         guard seed.count == SigningKey.seedSize else { throw .malformed("a secret key seed is 32 bytes, not \(seed.count)") }
         var pk = [UInt8](repeating: 0, count: Int(crypto_sign_PUBLICKEYBYTES))
-        var sk = [UInt8](repeating: 0, count: Int(crypto_sign_SECRETKEYBYTES))
-        guard crypto_sign_seed_keypair(&pk, &sk, seed) == 0 else { throw .libsodium("crypto_sign_seed_keypair") }
-        self.seed = seed
-        secret = sk
+        storage = SecretBytes(count: Self.seedSize + Int(crypto_sign_SECRETKEYBYTES))
+        storage.memory.copyBytes(from: seed)
+        let sk = storage.memory.baseAddress!.advanced(by: Self.seedSize).assumingMemoryBound(to: UInt8.self)
+        guard crypto_sign_seed_keypair(&pk, sk, seed) == 0 else { throw .libsodium("crypto_sign_seed_keypair") }
         publicKey = try PublicKey(bytes: pk)
     }
 
@@ -82,21 +83,49 @@ public struct SigningKey: Sendable {
         guard Sodium.ready else { throw .libsodium("sodium_init") }
         var seed = [UInt8](repeating: 0, count: seedSize)
         randombytes_buf(&seed, seedSize)
+        defer { sodium_memzero(&seed, seedSize) }
         return try SigningKey(seed: seed)
     }
 
     /// Parses the text of a secret key file.
     public init(fileText: String) throws(KeyFileError) {
-        try self.init(seed: try parseKeyLine(fileText, prefix: SigningKey.filePrefix, what: "secret key"))
+        var seed = try parseKeyLine(fileText, prefix: SigningKey.filePrefix, what: "secret key")
+        defer { sodium_memzero(&seed, seed.count) }
+        try self.init(seed: seed)
     }
 
-    public var fileText: String { SigningKey.filePrefix + hexString(seed) + "\n" }
+    /// The 32-byte seed (what a key file holds, and what kernel A hands the
+    /// hibernate kernel), written into `out`.
+    public func copySeed(into out: UnsafeMutableRawBufferPointer) {
+        out.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage.memory[0..<Self.seedSize]))
+    }
+
+    public var fileText: String { SigningKey.filePrefix + hexString(Array(storage.memory[0..<Self.seedSize])) + "\n" }
+
+    /// Zeroes the key's bytes (every copy of it shares them): call once it
+    /// has signed what it must, before memory that holds it is saved.
+    /// Signing afterwards gives signatures no key verifies.
+    public func wipe() { sodium_memzero(storage.memory.baseAddress, storage.memory.count) }
 
     /// The 64-byte Ed25519 signature of `message` (crypto_sign_detached).
     public func sign(_ message: [UInt8]) -> [UInt8] {
         var sig = [UInt8](repeating: 0, count: Int(crypto_sign_BYTES))
-        _ = crypto_sign_detached(&sig, nil, message, UInt64(message.count), secret)
+        let sk = storage.memory.baseAddress!.advanced(by: Self.seedSize).assumingMemoryBound(to: UInt8.self)
+        _ = crypto_sign_detached(&sig, nil, message, UInt64(message.count), sk)
         return sig
+    }
+}
+
+/// Secret bytes on the heap, zeroed when wiped and when freed.
+final class SecretBytes: @unchecked Sendable {
+    let memory: UnsafeMutableRawBufferPointer
+    init(count: Int) {
+        memory = .allocate(byteCount: count, alignment: 16)
+        memory.initializeMemory(as: UInt8.self, repeating: 0)
+    }
+    deinit {
+        sodium_memzero(memory.baseAddress, memory.count)
+        memory.deallocate()
     }
 }
 

@@ -135,6 +135,21 @@ public final class LiveSystem: BootSystem {
 
     public func openPhysicalMemory() throws -> any ImageSource { try DeviceFile(path: "/dev/mem") }
 
+    public func wipePhysicalMemory(at address: UInt64, count: Int) throws {
+        let zeros = [UInt8](repeating: 0, count: count)
+        try zeros.withUnsafeBytes { try DeviceFile(path: "/dev/mem", writable: true).write($0, at: address) }
+    }
+
+    public func takeSecretFile(_ path: String) throws -> [UInt8] {
+        let bytes = try Self.readSmallFile(path)
+        let fd = try retryingEINTR("open", path: path) { open(path, O_WRONLY | O_CLOEXEC) }
+        let zeros = [UInt8](repeating: 0, count: bytes.count)
+        let written = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        close(fd)
+        guard written == bytes.count, unlink(path) == 0 else { throw SystemError("wipe", path: path, errno: errno) }
+        return bytes
+    }
+
     public func mapDevice(_ path: String, bytes: UInt64) throws -> MappedMemory {
         let fd = try retryingEINTR("open", path: path) { open(path, O_RDWR | O_CLOEXEC) }
         defer { close(fd) }

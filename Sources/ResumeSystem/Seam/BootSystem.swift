@@ -60,6 +60,14 @@ public protocol BootSystem: AnyObject {
     /// /dev/mem, read at physical addresses (the hibernate kernel reads
     /// the kernel that jumped to it).
     func openPhysicalMemory() throws -> any ImageSource
+    /// Zeroes `count` bytes of physical memory at `address` through
+    /// /dev/mem (a secret kernel A left in a page it shares with B).
+    func wipePhysicalMemory(at address: UInt64, count: Int) throws
+
+    /// Reads a small secret file, overwrites its bytes with zeros (its
+    /// page, in a tmpfs or the initramfs, then holds none of it) and
+    /// removes it.
+    func takeSecretFile(_ path: String) throws -> [UInt8]
 
     /// open(2) O_RDWR and mmap(2) MAP_SHARED of the first `bytes` of a
     /// device-dax device (`/dev/daxX.Y`): its physical memory, written in
