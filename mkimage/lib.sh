@@ -57,21 +57,25 @@ die()
 # kexec-jump test guests (TCG, $JUMP_SMP CPUs, default 2; DISK as /dev/vda; -no-reboot: QEMU
 # ends when the guest reboots or powers off), each serial line prefixed
 # with the host's seconds since QEMU started, into LOG. $TIMEOUT bounds it.
-# $JUMP_DISK2, when set, is a second disk (/dev/vdb).
+# $JUMP_DISK2, when set, is a second disk (/dev/vdb). QEMU's pid is in LOG.pid
+# while it runs (a test's power cut kills it).
 qemu_jump_guest()
 {
-	local log="$1" mem="$2" kernel="$3" initrd="$4" disk="$5" append="$6" t0="$EPOCHREALTIME"
+	local log="$1" mem="$2" kernel="$3" initrd="$4" disk="$5" append="$6" t0="$EPOCHREALTIME" t0us="${EPOCHREALTIME/./}" now
 	local second=()
 	[ -z "${JUMP_DISK2:-}" ] || second=(-drive "file=$JUMP_DISK2,format=raw,if=virtio")
 	# One NUMA node over all of RAM: the ACPI SRAT that kmem needs to
 	# online held-back memory (a confined boot kernel C).
 	timeout "$TIMEOUT" nice qemu-system-x86_64 -accel tcg -smp "${JUMP_SMP:-2}" -m "$mem" -display none \
 		-object "memory-backend-ram,id=m0,size=$mem" -numa node,nodeid=0,memdev=m0 \
-		-monitor none -serial stdio -no-reboot -kernel "$kernel" -initrd "$initrd" \
+		-monitor none -serial stdio -no-reboot -kernel "$kernel" -initrd "$initrd" -pidfile "$log.pid" \
 		-append "console=ttyS0 nokaslr no_timer_check $append" \
 		-drive "file=$disk,format=raw,if=virtio" "${second[@]}" </dev/null 2>&1 |
 		while IFS= read -r line; do
-			printf '%7.2f %s\n' "$(bc <<<"$EPOCHREALTIME - $t0")" "${line%$'\r'}"
+			# Shell arithmetic in microseconds: a process per line (bc) made
+			# the stamps lag seconds behind a burst of boot lines.
+			now=$((${EPOCHREALTIME/./} - t0us))
+			printf '%4d.%02d %s\n' $((now / 1000000)) $((now % 1000000 / 10000)) "${line%$'\r'}"
 		done >"$log" || true
 	log "$(basename "$log" .log): QEMU ran $(bc <<<"$EPOCHREALTIME - $t0") s"
 }

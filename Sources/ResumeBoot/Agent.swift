@@ -63,7 +63,7 @@ public struct Agent {
         // A hibernate kernel started by kernel A's kexec jump: save A, never resume.
         let kernelCommandLine = KernelCommandLine(cmdlineText ?? "")
         if JumpSaveRequest.isJump(kernelCommandLine), !options.dryRun, !plan.settings.dryRun {
-            return saveKernelA(kernelCommandLine, waitSeconds: plan.settings.waitSeconds)
+            return saveKernelA(kernelCommandLine, settings: plan.settings)
         }
         let settings = plan.settings
         let dryRun = options.dryRun || settings.dryRun
@@ -113,11 +113,11 @@ public struct Agent {
 
     /// The hibernate kernel's job (`KernelASave`). A request it cannot use
     /// still jumps back when the re-entry point is readable: kernel A goes on.
-    func saveKernelA(_ cmdline: KernelCommandLine, waitSeconds: UInt32) -> Int32 {
+    func saveKernelA(_ cmdline: KernelCommandLine, settings: AgentSettings) -> Int32 {
         if options.watchdog { system.armWatchdog(seconds: 0) }
         switch JumpSaveRequest.parse(cmdline) {
         case let .success(request):
-            return KernelASave(system: system, request: request, waitSeconds: max(waitSeconds, 1)).run()
+            return KernelASave(system: system, request: request, waitSeconds: max(settings.waitSeconds, 1), breaks: settings.breaks).run()
         case let .failure(error):
             system.log("started by a kexec jump, but cannot save kernel A: \(error)")
             guard let entry = cmdline.value("kexec_jump_back_entry").flatMap({ parseHex($0) }) else {

@@ -140,6 +140,54 @@ final class KexecJumpTests: XCTestCase {
         XCTAssertTrue(b.logs.contains { $0.contains("free (left out, 0 of them on per-CPU free lists)") }, "\(b.logs)")
     }
 
+    // MARK: Power cuts: resume_agent.break=
+
+    /// What the target holds when B stops at `point`: it is never a valid image.
+    func imageAtBreak(_ point: String) throws -> (FakeSystem, [UInt8]) {
+        let b = hibernateKernel(cmdline: KernelA.hibernateCommandLine() + " resume_agent.break=\(point)")
+        var atBreak: [UInt8]?
+        b.onSleep = { ms in
+            if atBreak == nil, b.logs.last?.contains("stopping here") == true { atBreak = b.devices["/dev/vdb"]!.bytes }
+        }
+        _ = runAgent(b)
+        XCTAssertTrue(b.logs.contains("resume_agent.break=\(point): stopping here for 60 s (the power may be cut now)"), "\(b.logs)")
+        return (b, try XCTUnwrap(atBreak))
+    }
+
+    func testACutDuringTheSaveNeverLeavesAValidImage() throws {
+        for point in ["save-start", "save-middle", "save-before-header"] {
+            let (b, cut) = try imageAtBreak(point)
+            XCTAssertThrowsError(try ImageReader(source: MemoryImage(cut)).header, point)
+            // Uncut, the save goes on to a valid image.
+            XCTAssertNoThrow(try ImageReader(source: b.devices["/dev/vdb"]!).verifyContents(), point)
+            XCTAssertTrue(b.logs.contains("resume_agent.break=\(point): going on"), point)
+        }
+        // Before the header, every chunk is there: the cut takes only the header.
+        let (b, cut) = try imageAtBreak("save-before-header")
+        XCTAssertEqual(Array(cut[4096...]), Array(b.devices["/dev/vdb"]!.bytes[4096...]))
+    }
+
+    func testACutAfterTheConsumedMarkLeavesAnImageNeverResumedAgain() throws {
+        let c = bootKernel(image: try savedImage().1)
+        c.files["/proc/cmdline"]! += " resume_agent.break=consumed"
+        var stateAtBreak: ImageState?
+        c.onSleep = { ms in
+            if stateAtBreak == nil, c.logs.last?.contains("stopping here") == true {
+                stateAtBreak = try? ImageReader(source: c.devices["/dev/vdb"]!).header.state
+            }
+        }
+        _ = runAgent(c)
+        XCTAssertEqual(stateAtBreak, .consumed)
+        XCTAssertTrue(c.events.contains("jump"), "uncut, the jump follows")
+    }
+
+    func testAnUnknownBreakPointIsAWarning() {
+        let settings = AgentSettings(KernelCommandLine("resume_agent.break=middle,consumed resume_agent.break_seconds=5"))
+        XCTAssertEqual(settings.breaks.points, [.consumed])
+        XCTAssertEqual(settings.breaks.seconds, 5)
+        XCTAssertEqual(settings.warnings, ["resume_agent.break=middle is not one of save-start, save-middle, save-before-header, consumed: ignored"])
+    }
+
     // MARK: Signed memory images: the key A hands over
 
     static let keyA = try! SigningKey(seed: [UInt8](repeating: 0x11, count: 32))

@@ -130,7 +130,12 @@ public final class FakeSystem: BootSystem {
     }
 
     public func monotonicMilliseconds() -> UInt64 { now }
-    public func sleep(milliseconds: UInt32) { now += UInt64(milliseconds) }
+    /// Called at each sleep (a test's power cut: it sees the disks as they are then).
+    public var onSleep: ((UInt32) -> Void)?
+    public func sleep(milliseconds: UInt32) {
+        onSleep?(milliseconds)
+        now += UInt64(milliseconds)
+    }
     public func log(_ line: String) { logs.append(line) }
     public func rootIsInitramfs() -> Bool { initramfs }
     public func kexecFileLoadAvailability() -> SyscallAvailability { fileLoad }

@@ -67,4 +67,23 @@ cpus_back()
 # at NAME PATTERN: the host time of the first line matching PATTERN.
 at() { grep -E -m1 -- "$2" "$logs/$1.log" | awk '{ print $1 }'; }
 fresh_disk() { rm -f "$1"; truncate -s "$2" "$1"; }
+# wait_line NAME PATTERN SECONDS: until a line of NAME's log matches
+# PATTERN (grep -E); fails after SECONDS.
+wait_line()
+{
+	local deadline=$((SECONDS + $3))
+	until grep -qE -- "$2" "$logs/$1.log" 2>/dev/null; do
+		[ "$SECONDS" -lt "$deadline" ] || { fail "$1: no line matching '$2' within $3 s"; return 1; }
+		sleep 0.2
+	done
+}
+# cut_power NAME: kill NAME's QEMU, as a power cut would stop the machine.
+cut_power() { kill -KILL "$(cat "$logs/$1.log.pid")" 2>/dev/null || true; }
+# all_memory NAME: NAME's normal boot has (about) all of the 2 GiB online.
+all_memory()
+{
+	local total
+	total="$(sed -n 's/.*JT-NORMAL-BOOT after resume-agent .*MemTotal *\([0-9]*\) kB.*/\1/p' "$logs/$1.log" | head -n1)"
+	[ "${total:-0}" -gt 1800000 ] || fail "$1: the normal boot has MemTotal ${total:-?} kB, not all of the 2 GiB online"
+}
 

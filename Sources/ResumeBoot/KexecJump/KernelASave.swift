@@ -18,11 +18,15 @@ public struct KernelASave {
     let system: BootSystem
     let request: JumpSaveRequest
     let waitSeconds: UInt32
+    /// `resume_agent.break=`: a test's power cut during the save.
+    let breaks: BreakPoints
 
-    public init(system: BootSystem, request: JumpSaveRequest, waitSeconds: UInt32 = AgentSettings.defaultWaitSeconds) {
+    public init(system: BootSystem, request: JumpSaveRequest, waitSeconds: UInt32 = AgentSettings.defaultWaitSeconds,
+                breaks: BreakPoints = BreakPoints()) {
         self.system = system
         self.request = request
         self.waitSeconds = waitSeconds
+        self.breaks = breaks
     }
 
     /// Saves, then powers off or jumps back. Returns only when neither
@@ -109,12 +113,20 @@ public struct KernelASave {
             var writer = ImageWriter(sink: AnySink(sink), header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs), signer: signer)
             var bits = BytesInput(map.bits)
             try writer.append(.pageMap, from: &bits)
+            system.pause(at: .saveStart, breaks)
+            let half = map.savedPages * ImageHeader.pageSize / 2
+            var before: UInt64 = 0, paused = false
             for (r, range) in map.ranges.enumerated() {
                 var pages = SavedPages(memory: memory, map: map, range: r)
                 let type: EntryType = r == 0 && request.trampoline != nil ? .lowPages : .pages
-                try writer.append(type, from: &pages, physicalAddress: range.start, memorySize: range.end - range.start)
+                try writer.append(type, from: &pages, physicalAddress: range.start, memorySize: range.end - range.start) { written in
+                    guard !paused, before + written >= half else { return }
+                    paused = true
+                    system.pause(at: .saveMiddle, breaks)
+                }
+                before += map.savedPages(inRange: r) * ImageHeader.pageSize
             }
-            let written = try writer.finish()
+            let written = try writer.finish { system.pause(at: .saveBeforeHeader, breaks) }
             let ms = system.monotonicMilliseconds() - start
             let signed = signer.map { ", signed by key \($0.publicKey.keyID)" } ?? ", unsigned"
             system.log("saved kernel A to \(device): \(map.savedPages) of \(map.totalPages) pages (\(sizeText(written.rawTotal - written.entries[0].rawSize))) as \(sizeText(written.imageSize))\(signed) in \(ms) ms (synced)")

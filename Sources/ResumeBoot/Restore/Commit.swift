@@ -26,7 +26,7 @@ enum Commit {
     /// happen, or failed, with the reason.
     /// `loaded` is logged once the kernel holds the image.
     static func run<Path: RestorePath>(_ path: inout Path, oneShot: OneShotImage?, _ system: BootSystem,
-                                       loaded: (() -> String)? = nil) -> BootReason {
+                                       loaded: (() -> String)? = nil, breaks: BreakPoints = BreakPoints()) -> BootReason {
         do {
             try path.prepare()
             try path.confirmLoaded()
@@ -44,10 +44,28 @@ enum Commit {
                                   "cannot mark the image on \(oneShot.device) consumed, so not \(path.verb) (it could be resumed twice): \(error)")
             }
             system.log("marked the one-shot image on \(oneShot.device) consumed (synced)")
+            system.pause(at: .consumed, breaks)
         }
         system.log("\(path.irreversibleStep); this does not return")
         let failure = path.irreversible()
         path.rollBack()
         return failure
+    }
+}
+
+extension BootSystem {
+    /// `resume_agent.break=` (`BreakPoints`): when `point` is named, say
+    /// so and stop for the seconds given, then go on.
+    func pause(at point: BreakPoint, _ breaks: BreakPoints) {
+        guard breaks.points.contains(point) else { return }
+        log("resume_agent.break=\(point.rawValue): stopping here for \(breaks.seconds) s (the power may be cut now)")
+        // A line every 2 s: the hibernate kernel's serial console shows a
+        // line only once the next one is logged (seen in QEMU), and a test
+        // cuts the power when it sees the one above.
+        for second in 0..<breaks.seconds {
+            if second > 0, second % 2 == 0 { log("resume_agent.break=\(point.rawValue): \(breaks.seconds - second) s left") }
+            sleep(milliseconds: 1000)
+        }
+        log("resume_agent.break=\(point.rawValue): going on")
     }
 }

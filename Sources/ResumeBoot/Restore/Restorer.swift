@@ -54,16 +54,16 @@ struct Restorer {
         switch header.kind {
         case .kernel:
             var path = KexecFileRestore(system: system, reader: reader, running: cmdline, settings: settings)
-            return Commit.run(&path, oneShot: oneShot, system, loaded: loadedLine(header, device, start))
+            return Commit.run(&path, oneShot: oneShot, system, loaded: loadedLine(header, device, start), breaks: settings.breaks)
         case .segments:
             var path = KexecLoadRestore(system: system, reader: reader)
-            return Commit.run(&path, oneShot: oneShot, system, loaded: loadedLine(header, device, start))
+            return Commit.run(&path, oneShot: oneShot, system, loaded: loadedLine(header, device, start), breaks: settings.breaks)
         case .snapshot:
             var path = SnapshotRestore(system: system, reader: reader)
-            return Commit.run(&path, oneShot: oneShot, system)
+            return Commit.run(&path, oneShot: oneShot, system, breaks: settings.breaks)
         case .memory:
             var path = MemoryRestore(system: system, reader: reader)
-            return Commit.run(&path, oneShot: oneShot, system, loaded: loadedLine(header, device, start))
+            return Commit.run(&path, oneShot: oneShot, system, loaded: loadedLine(header, device, start), breaks: settings.breaks)
         }
     }
 

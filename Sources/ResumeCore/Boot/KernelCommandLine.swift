@@ -110,6 +110,8 @@ public struct AgentSettings: Sendable, Equatable {
     /// `resume_agent.pass=a,b`: parameters of this kernel's command line
     /// handed on to kernel B (after the image's own command line).
     public var pass: [String] = []
+    /// `resume_agent.break=POINT[,POINT...]` and `resume_agent.break_seconds=`.
+    public var breaks = BreakPoints()
     /// Problems found on the command line, each one logged.
     public var warnings: [String] = []
 
@@ -164,6 +166,16 @@ public struct AgentSettings: Sendable, Equatable {
         if let text = cmdline.value("resume_agent.pass") {
             pass = text.split(separator: ",").map(String.init).filter { !$0.isEmpty }
         }
+        if let text = cmdline.value("resume_agent.break") {
+            for name in text.split(separator: ",") {
+                if let point = BreakPoint(rawValue: String(name)) { breaks.points.insert(point) }
+                else { warnings.append("resume_agent.break=\(name) is not one of \(BreakPoint.allCases.map(\.rawValue).joined(separator: ", ")): ignored") }
+            }
+        }
+        if let text = cmdline.value("resume_agent.break_seconds") {
+            if let s = UInt32(text), s > 0, s <= Self.maxSeconds { breaks.seconds = s }
+            else { warnings.append("resume_agent.break_seconds=\(text) is not a number of seconds in 1...\(Self.maxSeconds): using \(breaks.seconds)") }
+        }
     }
 
     /// The slowest restore the watchdog waits for: 4 MiB/s (an old USB 2
@@ -185,4 +197,26 @@ public struct AgentSettings: Sendable, Equatable {
         guard let v = cmdline.value(name) else { return true }
         return ["1", "y", "yes", "on", "true"].contains(v.lowercased())
     }
+}
+
+/// Where `resume_agent.break=` stops the agent for a while
+/// (`resume_agent.break_seconds=`, default 60), saying so on the console,
+/// to let a test (or a person) cut the power at that moment, as dracut's
+/// rd.break= stops a boot. It changes no decision: after the pause the
+/// agent goes on as if it had not stopped.
+public struct BreakPoints: Sendable, Equatable {
+    public var points: Set<BreakPoint> = []
+    public var seconds: UInt32 = 60
+    public init() {}
+}
+
+public enum BreakPoint: String, CaseIterable, Sendable {
+    /// The hibernate kernel: the target's header zeroed and the page map written.
+    case saveStart = "save-start"
+    /// The hibernate kernel: half of A's pages written.
+    case saveMiddle = "save-middle"
+    /// The hibernate kernel: every chunk and the table written and synced, the header not yet.
+    case saveBeforeHeader = "save-before-header"
+    /// The boot kernel: the image marked consumed (synced), before the jump.
+    case consumed
 }

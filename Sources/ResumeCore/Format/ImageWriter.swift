@@ -132,8 +132,9 @@ public struct ImageWriter<Sink: ImageSink> {
     /// Writes the table and the header, syncing so the header lands last.
     /// The header is checked by decoding it before it is written, so the
     /// writer can never produce an image the reader would refuse.
+    /// `beforeHeader` runs between the two (a test's power cut).
     @discardableResult
-    public mutating func finish() throws -> ImageHeader {
+    public mutating func finish(beforeHeader: () -> Void = {}) throws -> ImageHeader {
         try start()
         header.tableOffset = offset
         header.tableSize = UInt64(table.count)
@@ -149,6 +150,7 @@ public struct ImageWriter<Sink: ImageSink> {
         _ = try ImageHeader.decode(encoded)
         try table.withUnsafeBytes { try sink.write($0, at: offset) }
         try sink.sync()
+        beforeHeader()
         try encoded.withUnsafeBytes { try sink.write($0, at: 0) }
         try sink.sync()
         return header
