@@ -106,6 +106,10 @@ public struct Agent {
             system.log(Decision.bootNormally(BootReason(failure.code, "resume from \(device) failed: \(failure.text)")).logLine)
             break
         }
+        // A normal boot: an image in the swap partition resume= names will
+        // never be resumed (this boot moves the disks on), so the space is
+        // swap again, with its UUID.
+        if !dryRun, case let .named(_, path?, _) = search { SwapSpaceDevice.giveBack(path, system, log: system.log) }
         NormalBoot.handOver(system, dryRun: dryRun, since: start, cmdline: cmdlineText)
         if options.watchdog { system.armWatchdog(seconds: 0) }
         return ExitStatus.continueBoot

@@ -104,7 +104,10 @@ public enum KexecJumpHibernate {
         guard (try? DeviceFile(path: path))?.isBlockDevice == true else {
             throw HostFailure("\(options.target) is not a block device: the hibernate kernel writes A's memory to a device, never to a file")
         }
-        _ = try ImageTarget.check(path, force: options.force)
+        if options.checkpoint, SwapSpaceDevice.state(path, system) != .other {
+            throw HostFailure("a checkpoint needs a target of its own: \(path) is swap, which is given back as soon as A goes on")
+        }
+        _ = try ImageTarget.check(path, force: options.force, swap: true)
 
         // Memory: where B goes, what A has.
         guard let iomemText = read(IOMem.path) else { throw HostFailure("cannot read \(IOMem.path)") }
@@ -142,7 +145,9 @@ public enum KexecJumpHibernate {
         // Every check passed: now the target is written. Whatever it held is
         // not an image of this jump: erase its header, so that after the
         // return only what B (or C) wrote counts.
-        let target = try ImageTarget.open(path, force: options.force, create: false, log: log)
+        let target = try ImageTarget.open(path, force: options.force, create: false, swap: true, log: log)
+        // Whatever happened, a swap partition set aside is swap again once A goes on.
+        defer { ImageTarget.giveBackSwap(path, log: log) }
         try [UInt8](repeating: 0, count: ImageHeader.size).withUnsafeBytes { try target.write($0, at: 0) }
         try target.sync()
 

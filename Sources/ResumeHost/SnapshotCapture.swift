@@ -45,9 +45,11 @@ public enum SnapshotCapture {
             path = found
         }
         let target: DeviceFile
-        do { target = try ImageTarget.open(path, force: options.force, create: false, log: log) } catch {
+        do { target = try ImageTarget.open(path, force: options.force, create: false, swap: true, log: log) } catch {
             return .failed("\(error)")
         }
+        // Resumed or failed, a swap partition set aside is swap again after.
+        defer { ImageTarget.giveBackSwap(path, log: log) }
         let memory: MemoryLayout
         do { memory = try MemoryHotplug.read(system) } catch { return .failed("cannot read the memory layout: \(error)") }
         var header = ImageTarget.stampedHeader(.snapshot, system: system)

@@ -167,7 +167,7 @@ struct Capture: ParsableCommand {
     @Flag(help: "Write over TARGET even where libblkid sees a filesystem, swap or partition table.") var force = false
     @Option(name: .customLong("sign"), help: "Sign the image with this secret key file (from `resume-image keygen`).")
     var signKey: String?
-    @Argument(help: "Where the image goes: a partition (/dev/...) or PARTLABEL=, PARTUUID=, LABEL=, UUID=.")
+    @Argument(help: "Where the image goes: a partition (/dev/...) or PARTLABEL=, PARTUUID=, LABEL=, UUID=; a swap partition that is off is lent and given back, as the kernel's hibernation does.")
     var target: String
 
     func run() throws {
@@ -213,7 +213,7 @@ struct Hibernate: ParsableCommand {
     var keepHibernateKernel: String?
     @Option(name: .customLong("sign"), help: "Have B sign the memory image (and sign the kept hibernate kernel's file) with this secret key file (from `resume-image keygen`); the key reaches B in memory only.")
     var signKey: String?
-    @Argument(help: "Where B saves the image: a block device (/dev/...) or PARTLABEL=, PARTUUID=, LABEL=, UUID=.")
+    @Argument(help: "Where B saves the image: a block device (/dev/...) or PARTLABEL=, PARTUUID=, LABEL=, UUID=; a swap partition that is off is lent and given back, as the kernel's hibernation does.")
     var target: String
 
     func validate() throws {

@@ -109,13 +109,13 @@ public final class FakeSystem: BootSystem {
     public func openImage(_ path: String, base: UInt64) throws -> any ImageSource {
         try check("open \(path)")
         guard let image = devices[path], visible(path) else { throw SystemError("open", path: path, errno: 2) }
-        return RecordingDevice(image: image, path: path, system: self)
+        return RecordingDevice(image: image, path: path, system: self, base: base)
     }
 
     public func openImageForUpdate(_ path: String, base: UInt64) throws -> any ImageSink {
         try check("open-rw \(path)")
         guard let image = devices[path], visible(path) else { throw SystemError("open", path: path, errno: 2) }
-        return RecordingDevice(image: image, path: path, system: self)
+        return RecordingDevice(image: image, path: path, system: self, base: base)
     }
 
     public func probe(_ path: String) -> BlockDeviceInfo? {
@@ -381,18 +381,22 @@ public final class RecordingDevice: ImageSource, ImageSink {
     let image: MemoryImage
     let path: String
     unowned let system: FakeSystem
-    init(image: MemoryImage, path: String, system: FakeSystem) {
+    /// Where offset 0 is on the device (`resume_offset=`, a swap header).
+    let base: UInt64
+    init(image: MemoryImage, path: String, system: FakeSystem, base: UInt64 = 0) {
         self.image = image
         self.path = path
         self.system = system
+        self.base = base
     }
-    public var byteCount: UInt64 { image.byteCount }
-    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws { try image.read(into: buffer, at: offset) }
+    public var byteCount: UInt64 { image.byteCount >= base ? image.byteCount - base : 0 }
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws { try image.read(into: buffer, at: base + offset) }
+    /// Recorded as "write PATH at OFFSET" (OFFSET from the device's start).
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         try system.check("write \(path)")
         system.deviceWrites.append(path)
-        system.events.append("write \(path) at \(offset)")
-        try image.write(bytes, at: offset)
+        system.events.append("write \(path) at \(base + offset)")
+        try image.write(bytes, at: base + offset)
     }
     public func sync() throws {
         try system.check("sync \(path)")

@@ -67,6 +67,22 @@ cpus_back()
 # at NAME PATTERN: the host time of the first line matching PATTERN.
 at() { grep -E -m1 -- "$2" "$logs/$1.log" | awk '{ print $1 }'; }
 fresh_disk() { rm -f "$1"; truncate -s "$2" "$1"; }
+# swap_disk FILE SIZE: a fresh disk made swap (mkswap) with a known UUID and label.
+SWAP_UUID=6a1f3c52-0d4e-4b7a-9c2e-5f0b8d3a7e11
+swap_disk()
+{
+	fresh_disk "$1" "$2"
+	mkswap -q -U "$SWAP_UUID" -L fastresume-swap "$1" >/dev/null 2>&1 || fail "mkswap $1 failed"
+}
+# swap_again FILE WHAT: FILE is the same swap as swap_disk made (libblkid:
+# TYPE=swap, its UUID and label), after WHAT.
+swap_again()
+{
+	local found
+	found="$(blkid -p -o export "$1" 2>/dev/null | grep -E '^(TYPE|UUID|LABEL)=' | sort | tr '\n' ' ')"
+	[ "$found" = "LABEL=fastresume-swap TYPE=swap UUID=$SWAP_UUID " ] ||
+		fail "$2: $(basename "$1") is not the same swap again (libblkid: ${found:-nothing})"
+}
 # wait_line NAME PATTERN SECONDS: until a line of NAME's log matches
 # PATTERN (grep -E); fails after SECONDS.
 wait_line()

@@ -28,15 +28,18 @@
 #               token, later ticks) with its tmpfs data intact; a third boot
 #               of the same disk is a normal boot (never twice).
 #   kept        A keeps its hibernate kernel (--keep-hibernate-kernel
-#               on a second disk, --sign): the first hibernation boots B cold
+#               on a second disk, --sign, the target a swap partition): the
+#               first hibernation boots B cold
 #               and saves it (signed), the second resumes it from its file
 #               (no boot, the key in its mailbox); both signed, both
-#               restored by C with A's token going on; a saved B for another
+#               restored by C with A's token going on; then the target is the
+#               same swap again (swapon; UUID, label); a saved B for another
 #               window is refused and B boots cold
-#   powercut    power cuts: B stopped (resume_agent.break=) after the page
+#   powercut    power cuts (the target a swap partition): B stopped (resume_agent.break=) after the page
 #               map, at half of A's pages, and before the header, the disk
 #               taken there: each a normal boot, no image; C killed after
-#               marking the image consumed: the next boot is normal; a
+#               marking the image consumed: the next boot is normal; each
+#               normal boot gives the swap back, the same UUID; a
 #               target too small: B jumps back, A says why and goes on
 #   refusals    A's command refuses, one line each, before any jump: no
 #               unused memory (A without mem=; with --force, the target's
@@ -181,10 +184,12 @@ scenario_hibernate()
 scenario_kept()
 {
 	local disk="$dir/kept.img" tok t1 t2 ok=0
-	fresh_disk "$disk" 1G
+	# The target is a swap partition (swap off): set aside for each
+	# hibernation, swap again, with its UUID, once A goes on.
+	swap_disk "$disk" 1G
 	fresh_disk "$dir/kept-b.img" 200M
 	export JUMP_DISK2="$dir/kept-b.img"
-	boot kept-a 2G "$disk" "mem=1G jt.role=a jt.keep=/dev/vdb jt.rounds=2 jt.after=2 jt.sign=1"
+	boot kept-a 2G "$disk" "mem=1G jt.role=a jt.keep=/dev/vdb jt.rounds=2 jt.after=2 jt.sign=1 jt.swapon=1"
 	tok="$(token_of kept-a)"
 	[ -n "$tok" ] || fail "kept: A never printed its token" || { unset JUMP_DISK2; return 1; }
 	expect kept-a "JT-P saved hibernate kernel /dev/vdb: none usable" &&
@@ -198,6 +203,8 @@ scenario_kept()
 		refute kept-c1 "JT-B up" && expect kept-c1 "resume-agent: saved kernel A to /dev/vda" || ok=1
 	JUMP_TRUST=a boot kept-c2 2G "$disk" "jt.role=c resume=/dev/vda"
 	expect kept-c2 "JT-TOKEN $tok" && expect kept-c2 "JT-END A" || ok=1
+	expect kept-a "set the swap signature of /dev/vda aside" && expect kept-c2 "JT-A swapon /dev/vda: swap again" &&
+		swap_again "$disk" "kept: two hibernations into it, each restored" || ok=1
 	cpus_back kept-c2 "$tok" kept-a "resume-agent: decision: resume" || ok=1
 	[ "$(last_tick kept-c2 "$tok")" -gt "$(last_tick kept-a "$tok")" ] || fail "kept: token $tok does not go on" || ok=1
 	t1="$(bc <<<"$(at kept-a "resume-agent: kexec jump from kernel A .*parking") - $(at kept-a "jumping to the hibernate kernel to boot it once")")"
@@ -212,7 +219,7 @@ scenario_kept()
 	return "$ok"
 }
 
-# Power cuts. B stops 10 s (resume_agent.break=) where a cut hurts most: the
+# Power cuts, into a swap partition. B stops 10 s (resume_agent.break=) where a cut hurts most: the
 # target's header zeroed and the page map written; half of A's pages
 # written; every chunk and the table written and synced, the header not.
 # At each stop the host takes the disk as a cut would leave it (QEMU has
@@ -220,13 +227,14 @@ scenario_kept()
 # image. Each cut copy: `resume-image verify` says it is no image, and C
 # boots it normally with all memory online. Then C stops right after
 # marking the image consumed and QEMU is killed there: the next boot is a
-# normal boot (never twice). Last, a target too small for the image: B's
+# normal boot (never twice). Each normal boot gives the swap back: the same
+# swap (UUID, label) as mkswap made it. Last, a target too small: B's
 # writes fail, B jumps back, A says why and goes on.
 scenario_powercut()
 {
 	local disk="$dir/powercut.img" point pid tok ok=0
 	local points=(save-start save-middle save-before-header)
-	fresh_disk "$disk" 1G
+	swap_disk "$disk" 1G
 	boot powercut-a 2G "$disk" "mem=1G jt.role=a jt.bbreak=save-start:save-middle:save-before-header" &
 	pid=$!
 	for point in "${points[@]}"; do
@@ -243,7 +251,7 @@ scenario_powercut()
 		fi
 		boot "cut-$point" 2G "$dir/cut-$point.img" "jt.role=c resume=/dev/vda $CONFINE_C"
 		expect "cut-$point" "resume-agent: decision: boot normally" && expect "cut-$point" "JT-NORMAL-BOOT" &&
-			all_memory "cut-$point" || ok=1
+			all_memory "cut-$point" && swap_again "$dir/cut-$point.img" "powercut: a normal boot after the cut at $point" || ok=1
 		rm -f "$dir/cut-$point.img"
 	done
 	log "jump: powercut: cut during B's save at ${points[*]}: each a normal boot, no image"
@@ -255,7 +263,8 @@ scenario_powercut()
 	wait "$pid"
 	refute powercut-c "JT-TOKEN $tok" || ok=1
 	boot powercut-again 2G "$disk" "jt.role=c resume=/dev/vda $CONFINE_C"
-	refused powercut-again "consumed" && all_memory powercut-again || ok=1
+	refused powercut-again "consumed" && all_memory powercut-again &&
+		swap_again "$disk" "powercut: the normal boot after the consumed image" || ok=1
 	log "jump: powercut: cut after C marked the image consumed: the next boot is normal"
 
 	fresh_disk "$dir/powercut-small.img" 16M

@@ -52,8 +52,6 @@ public struct SearchPlan {
         return nil
     }
 
-    /// Where the image starts on the resume device (`resume_offset=`).
-    var base: UInt64 { settings.offsetPages * ImageHeader.pageSize }
 
     /// Looks: how, and what each device considered holds.
     public func look() -> (Search, [ProbedDevice]) {
@@ -87,6 +85,7 @@ public struct SearchPlan {
             }
             guard let path else { return (.named(spec, found: nil, waitedSeconds: waited), []) }
             // A named device is read whatever it is: the user chose it.
+            let base = SwapSpaceDevice.imageBase(path, offsetPages: settings.offsetPages, system)
             let device = ProbedDevice(path: path, finding: examine(path, base: base, scanning: false))
             report(device)
             return (.named(spec, found: path, waitedSeconds: waited), [device])

@@ -109,7 +109,8 @@ public struct KernelASave {
         header.kernelBuildID = info.buildID
         header.createdAt = UInt64(max(0, time(nil)))
         do {
-            let sink = try system.openImageForUpdate(device, base: 0)
+            // A swap partition A set aside: the image goes after its header.
+            let sink = try system.openImageForUpdate(device, base: SwapSpaceDevice.imageBase(device, offsetPages: 0, system))
             var writer = ImageWriter(sink: AnySink(sink), header: header, pool: WorkerPool(threads: WorkerPool.onlineCPUs), signer: signer)
             var bits = BytesInput(map.bits)
             try writer.append(.pageMap, from: &bits)

@@ -39,7 +39,7 @@ struct Restorer {
     }
 
     func restore(device: String, header: ImageHeader) -> BootReason {
-        let base = settings.offsetPages * ImageHeader.pageSize
+        let base = SwapSpaceDevice.imageBase(device, offsetPages: settings.offsetPages, system)
         let reader: ImageReader<AnySource>
         do {
             reader = try ImageReader(source: AnySource(try system.openImage(device, base: base)))
