@@ -41,8 +41,9 @@ public struct Agent {
     }
 
     /// What this agent can restore on this kernel; nil when it can.
-    public static func restorable(_ kind: ImageKind, _ system: BootSystem) -> String? {
-        Restorer.unavailable(kind, system)
+    /// `cmdline`: the boot's command line (its `lockdown=`).
+    public static func restorable(_ kind: ImageKind, _ system: BootSystem, cmdline: KernelCommandLine) -> String? {
+        Restorer.unavailable(kind, system, cmdline: cmdline)
     }
 
     /// Looks, decides, and (unless dry-run) acts. Returns only when the
@@ -85,7 +86,7 @@ public struct Agent {
         // loaded, and an image at fault there is rejected and the choice
         // made again. Each round rejects one device, so this ends.
         decide: for _ in 0...devices.count {
-            let decision = Decider.decide(search: search, devices: devices, restorable: { Self.restorable($0, system) })
+            let decision = Decider.decide(search: search, devices: devices, restorable: { Self.restorable($0, system, cmdline: kernelCommandLine) })
             system.log(decision.logLine)
             if dryRun { break }
             let device: String, failure: BootReason

@@ -65,8 +65,7 @@ public enum KexecJumpHibernate {
         // What the kernel allows, before anything is touched. Lockdown from
         // securityfs, or (a kernel without SECURITYFS) its lockdown= parameter.
         let cmdline = KernelCommandLine(read("/proc/cmdline") ?? "")
-        let lockdown = read("/sys/kernel/security/lockdown").flatMap(KexecJumpLayout.lockdownMode) ?? cmdline.value("lockdown")
-        if let mode = lockdown, mode != "none" {
+        if let mode = Lockdown.restricting(securityfs: read(Lockdown.path), cmdline: cmdline) {
             throw HostFailure("kernel lockdown (\(mode)) refuses kexec_load: a kexec-jump hibernation is impossible on this boot")
         }
         guard system.exists("/sys/kernel/kexec_loaded") else {
@@ -527,11 +526,6 @@ public enum KexecJumpLayout {
     }
 
     /// "none [integrity] confidentiality": the bracketed mode.
-    public static func lockdownMode(_ text: String) -> String? {
-        guard let open = text.firstIndex(of: "["), let close = text[open...].firstIndex(of: "]") else { return nil }
-        return String(text[text.index(after: open)..<close])
-    }
-
     public static func configHasKexecJump(_ config: String) -> Bool {
         config.split(separator: "\n").contains { $0 == "CONFIG_KEXEC_JUMP=y" }
     }

@@ -56,6 +56,7 @@ public struct Probe {
                 unreadable.append("/proc/cmdline: \(error)")
             }
         }
+        let commandLine = KernelCommandLine(text ?? "")
         // The agent's own search, without waiting and checking every chunk.
         let plan = SearchPlan(system: system, cmdline: text, mode: .probe)
         var memory: MemoryLayout?
@@ -68,7 +69,7 @@ public struct Probe {
         for path in DeviceDiscovery.blockDevices(system) where !devices.contains(where: { $0.path == path }) {
             devices.append(Device(path: path, info: system.probe(path), finding: plan.examine(path, base: 0, scanning: true)))
         }
-        let decision = Decider.decide(search: search, devices: considered, restorable: { Agent.restorable($0, system) })
+        let decision = Decider.decide(search: search, devices: considered, restorable: { Agent.restorable($0, system, cmdline: commandLine) })
         let heldBack = HeldBackMemory.survey(system, cmdline: text)
         unreadable += heldBack.unreadable
         var suggestion: Suggestion?
@@ -82,12 +83,12 @@ public struct Probe {
                 unreadable.append("/sys/firmware/memmap and /proc/iomem: cannot read the RAM map (run as root)")
             }
         }
-        return Report(release: release, machine: machine, capabilities: capabilities(&unreadable), cmdline: text ?? "",
+        return Report(release: release, machine: machine, capabilities: capabilities(commandLine, &unreadable), cmdline: text ?? "",
                       settings: plan.settings, memory: memory, heldBack: heldBack, suggestion: suggestion,
                       devices: devices, decision: decision, unreadable: unreadable)
     }
 
-    func capabilities(_ unreadable: inout [String]) -> [(String, String)] {
+    func capabilities(_ commandLine: KernelCommandLine, _ unreadable: inout [String]) -> [(String, String)] {
         var caps: [(String, String)] = [
             ("kexec_file_load", system.kexecFileLoadAvailability().rawValue),
             ("kexec_load", system.kexecLoadAvailability().rawValue),
@@ -100,13 +101,12 @@ public struct Probe {
             caps.append(("hibernation", "unknown"))
             unreadable.append("/sys/power/state: cannot read")
         }
-        if let lockdown = try? system.readText("/sys/kernel/security/lockdown") {
-            // "[none] integrity confidentiality": the bracketed one is in force.
-            let mode = lockdown.split(separator: " ").first { $0.hasPrefix("[") }.map { String($0.dropFirst().prefix { $0 != "]" }) }
-            caps.append(("lockdown", mode ?? lockdown.trimmingWhitespace()))
+        let securityfs = try? system.readText(Lockdown.path)
+        if let mode = Lockdown.mode(securityfs: securityfs, cmdline: commandLine) {
+            caps.append(("lockdown", securityfs == nil ? "\(mode) (lockdown= on the command line; securityfs not mounted)" : mode))
         } else {
             caps.append(("lockdown", "unknown"))
-            unreadable.append("/sys/kernel/security/lockdown: cannot read (securityfs not mounted?)")
+            unreadable.append("\(Lockdown.path): cannot read (securityfs not mounted?), and no lockdown= on the command line")
         }
         let (release, _) = system.uname()
         if let config = try? system.readText("/boot/config-\(release)") {
@@ -117,7 +117,7 @@ public struct Probe {
         }
         // What the agent could restore here, kind by kind.
         for kind in ImageKind.allCases {
-            caps.append(("restore \(kind.name) images", Agent.restorable(kind, system).map { "no: \($0)" } ?? "yes"))
+            caps.append(("restore \(kind.name) images", Agent.restorable(kind, system, cmdline: commandLine).map { "no: \($0)" } ?? "yes"))
         }
         return caps
     }

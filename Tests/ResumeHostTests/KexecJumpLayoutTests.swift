@@ -146,8 +146,12 @@ final class KexecJumpLayoutTests: XCTestCase {
     }
 
     func testSmallParsers() {
-        XCTAssertEqual(KexecJumpLayout.lockdownMode("none [integrity] confidentiality\n"), "integrity")
-        XCTAssertEqual(KexecJumpLayout.lockdownMode("[none] integrity confidentiality\n"), "none")
+        let none = KernelCommandLine("")
+        XCTAssertEqual(Lockdown.mode(securityfs: "none [integrity] confidentiality\n", cmdline: none), "integrity")
+        XCTAssertEqual(Lockdown.mode(securityfs: "[none] integrity confidentiality\n", cmdline: none), "none")
+        XCTAssertNil(Lockdown.restricting(securityfs: "[none] integrity confidentiality\n", cmdline: KernelCommandLine("lockdown=integrity")))
+        XCTAssertEqual(Lockdown.restricting(securityfs: nil, cmdline: KernelCommandLine("quiet lockdown=confidentiality")), "confidentiality")
+        XCTAssertNil(Lockdown.mode(securityfs: nil, cmdline: none))
         XCTAssertNil(KexecJumpLayout.vmcoreinfoArgument("garbage\n"))
         XCTAssertNil(KexecJumpLayout.vmcoreinfoArgument("0x0 1024\n"))
         XCTAssertEqual(KexecJumpLayout.cpuKHz("cpu MHz\t\t: 3000\n"), 3_000_000)

@@ -10,7 +10,7 @@ struct Restorer {
     let cmdline: KernelCommandLine
 
     /// What this agent can restore on this kernel; nil when it can.
-    static func unavailable(_ kind: ImageKind, _ system: BootSystem) -> String? {
+    static func unavailable(_ kind: ImageKind, _ system: BootSystem, cmdline: KernelCommandLine) -> String? {
         func need(_ call: String, _ availability: SyscallAvailability) -> String? {
             availability == .available ? nil : "\(call) is \(availability.rawValue) on this kernel"
         }
@@ -19,23 +19,10 @@ struct Restorer {
         case .segments, .memory:
             let availability = system.kexecLoadAvailability()
             guard availability == .notPermitted else { return need("kexec_load", availability) }
-            if let mode = lockdown(system) { return "kernel lockdown (\(mode)) refuses kexec_load, which a \(kind.name) image needs" }
+            if let mode = Lockdown.restricting(securityfs: try? system.readText(Lockdown.path), cmdline: cmdline) { return "kernel lockdown (\(mode)) refuses kexec_load, which a \(kind.name) image needs" }
             return "kexec_load is not permitted on this kernel (kernel lockdown, or kernel.kexec_load_disabled), and a \(kind.name) image needs it"
         case .snapshot: return system.exists("/dev/snapshot") ? nil : "/dev/snapshot is absent (no HIBERNATION_SNAPSHOT_DEV)"
         }
-    }
-
-    /// The lockdown mode in force ("integrity", "confidentiality"), or nil:
-    /// from securityfs when it is mounted (an initramfs rarely has it), else
-    /// from `lockdown=` on the command line.
-    static func lockdown(_ system: BootSystem) -> String? {
-        guard let text = try? system.readText("/sys/kernel/security/lockdown") else {
-            let mode = (try? system.readText("/proc/cmdline")).flatMap { KernelCommandLine($0).value("lockdown") }
-            return mode == nil || mode == "none" ? nil : mode.map { $0.escapingControlCharacters }
-        }
-        guard let open = text.firstIndex(of: "["), let close = text[open...].firstIndex(of: "]") else { return nil }
-        let mode = String(text[text.index(after: open)..<close])
-        return mode == "none" ? nil : mode
     }
 
     func restore(device: String, header: ImageHeader) -> BootReason {
