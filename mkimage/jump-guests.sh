@@ -60,9 +60,6 @@ for lib in $(ldd /sbin/kexec | awk '/=> \//{ print $3 } /^\t\/lib/{ print $1 }')
 	cp -L "$lib" "$tree$lib"
 done
 cp "$bzimage" "$tree/boot/bzImage"
-# A's System.map: a kept hibernate kernel is read out of A's kexec image,
-# found through kexec_image (the init names it /boot/System.map-RELEASE).
-cp "$(dirname "$bzimage")/System.map" "$tree/boot/System.map"
 cp "$OUT/b.cpio" "$tree/boot/b.cpio"
 mkdir -p "$OUT/keys"
 for key in a other; do

@@ -108,9 +108,13 @@ public enum KeptHibernateKernel {
     /// B as it parked, read out of this kernel's memory: the jump back
     /// swapped B's pages into the source pages of this kernel's kexec image
     /// (`KexecImageList`), whose `start` is now B's re-entry point. The
-    /// image is found through `kexec_image` in /boot/System.map-RELEASE
-    /// (moved by KASLR's KERNELOFFSET) and this kernel's page tables.
-    public static func readParked(window: PhysicalRange) throws -> (content: ScratchBuffer, bReentry: UInt64) {
+    /// image is found through `kexec_image`, at `kexecImage` (its runtime
+    /// address, from /proc/kallsyms: `KallsymsScan`), and this kernel's page
+    /// tables.
+    public static func readParked(window: PhysicalRange, kexecImage symbol: UInt64?) throws -> (content: ScratchBuffer, bReentry: UInt64) {
+        guard let symbol else {
+            throw HostFailure("cannot find kexec_image in \(KallsymsScan.path): keeping the hibernate kernel needs CONFIG_KALLSYMS_ALL")
+        }
         let memory = try DeviceFile(path: "/dev/mem")
         func read(_ address: UInt64, _ buffer: UnsafeMutableRawBufferPointer) throws { try memory.read(into: buffer, at: address) }
         let system = LiveSystem(log: KernelLog(prefix: "", useKmsg: false))
@@ -126,14 +130,8 @@ public enum KeptHibernateKernel {
         let info = try VMCoreInfo.parse(note: Array(note.memory))
         guard let tables = info.pages else { throw HostFailure("this kernel's vmcoreinfo does not locate its page tables") }
         let scan = FreePageScan(info: tables, read: read)
-        let release = system.uname().release
-        let map = "/boot/System.map-" + release
-        guard let mapText = try? String(decoding: FileInput(path: map).prefix(64 << 20), as: UTF8.self),
-              let symbol = systemMapSymbol("kexec_image", in: mapText) else {
-            throw HostFailure("cannot find kexec_image in \(map): keeping the hibernate kernel needs this kernel's System.map")
-        }
         let kimage: [UInt64]
-        do { kimage = try KexecImageList.loaded(symbol: symbol &+ info.kernelOffset, translate: scan.translate, read: read) } catch {
+        do { kimage = try KexecImageList.loaded(symbol: symbol, translate: scan.translate, read: read) } catch {
             throw HostFailure("this kernel's kexec image: \(error)")
         }
         let sources = try KexecImageList.sources(head: kimage[0], read: read)
@@ -148,15 +146,6 @@ public enum KeptHibernateKernel {
             page += ImageHeader.pageSize
         }
         return (content, kimage[Int(KexecImageList.startOffset / 8)])
-    }
-
-    /// The address of `name` in System.map text ("ffffffff819b8f30 B kexec_image").
-    public static func systemMapSymbol(_ name: String, in text: String) -> UInt64? {
-        for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ")
-            if words.count == 3, words[2] == name { return UInt64(words[0], radix: 16) }
-        }
-        return nil
     }
 }
 

@@ -128,10 +128,10 @@ public enum KexecJumpHibernate {
         }
         var b = KexecJumpLayout.BCommandLine(window: window, firmware: firmware, iomem: iomem, target: options.target,
                                              then: options.checkpoint ? "back" : "poweroff", vmcoreinfo: vmcoreinfo)
-        // What B needs of A's symbols, in one pass over /proc/kallsyms.
-        let kallsyms = symbolLines(RealModeTrampoline.path, named: RealModeTrampoline.symbols + ["kexec_image"])
+        // What B (and a kept B's save) needs of A's symbols, in one pass over /proc/kallsyms.
+        let kallsyms = scanKallsyms(names: RealModeTrampoline.symbols + ["kexec_image"])
         b.trampoline = try trampoline(read, kallsyms: kallsyms, log: log)
-        b.kexecImage = kallsyms.flatMap { RealModeTrampoline.address(of: "kexec_image", kallsyms: $0) }
+        b.kexecImage = kallsyms?.addresses["kexec_image"]
         b.mailbox = options.keepHibernateKernel != nil
         b.consoles = cmdline.parameters.filter { $0.name == "console" }.compactMap { $0.value }
         b.tscKHz = read("/proc/cpuinfo").flatMap(KexecJumpLayout.cpuKHz)
@@ -192,7 +192,7 @@ public enum KexecJumpHibernate {
     /// is found. Not found: nil with one CPU online (nothing comes back
     /// through it); with more, the jump is refused, since A's secondary
     /// CPUs would start from B's or C's code.
-    static func trampoline(_ read: (String) -> String?, kallsyms: String?, log: (String) -> Void) throws -> PhysicalRange? {
+    static func trampoline(_ read: (String) -> String?, kallsyms: KallsymsScan?, log: (String) -> Void) throws -> PhysicalRange? {
         let online = read("/sys/devices/system/cpu/online")?.trimmingWhitespace() ?? "0"
         let found = locateTrampoline(kallsyms: kallsyms)
         switch found {
@@ -206,13 +206,13 @@ public enum KexecJumpHibernate {
         }
     }
 
-    /// From `kallsyms`, the lines of /proc/kallsyms naming its symbols.
-    static func locateTrampoline(kallsyms: String?) -> Result<PhysicalRange, RealModeTrampoline.Failure> {
-        guard let text = kallsyms else {
+    /// From `kallsyms`, a scan of /proc/kallsyms for its symbols.
+    static func locateTrampoline(kallsyms: KallsymsScan?) -> Result<PhysicalRange, RealModeTrampoline.Failure> {
+        guard let scan = kallsyms else {
             return .failure(.init("cannot read \(RealModeTrampoline.path)"))
         }
         let addresses: [String: UInt64]
-        switch RealModeTrampoline.addresses(kallsyms: text) {
+        switch RealModeTrampoline.addresses(scan) {
         case let .success(found): addresses = found
         case let .failure(why): return .failure(why)
         }
@@ -244,31 +244,19 @@ public enum KexecJumpHibernate {
 
     /// The lines of /proc/kallsyms (megabytes on a distribution kernel:
     /// read through once, in blocks) that name one of `names`.
-    static func symbolLines(_ path: String, named names: [String]) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    static func scanKallsyms(names: [String]) -> KallsymsScan? {
+        let fd = open(KallsymsScan.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var kept = "", partial: [UInt8] = []
-        var block = [UInt8](repeating: 0, count: 1 << 16)
-        func keep(_ line: ArraySlice<UInt8>) {
-            let text = String(decoding: line, as: UTF8.self)
-            if let last = text.split(separator: " ").last, names.contains(String(last)) { kept += text + "\n" }
-        }
+        var scan = KallsymsScan(names: names)
+        let block = ScratchBuffer(count: 1 << 16)
         while true {
-            let n = block.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = Glibc.read(fd, block.memory.baseAddress, block.memory.count)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { break }
-            partial += block[0..<n]
-            var start = 0
-            for i in 0..<partial.count where partial[i] == UInt8(ascii: "\n") {
-                keep(partial[start..<i])
-                start = i + 1
-            }
-            partial.removeFirst(start)
-            // No line of kallsyms is this long: stop rather than grow.
-            if partial.count > 4096 { return nil }
+            scan.feed(UnsafeRawBufferPointer(rebasing: block.memory[0..<n]))
         }
-        return kept
+        return scan.malformed ? nil : scan
     }
 
     /// With a `signer`, B's initrd is given in memory with the key's
@@ -352,7 +340,7 @@ public enum KexecJumpHibernate {
             try loadWithKexecTools(kexec, kernel: kernel, initrd: initrd, window: window, text: b.text, log: log)
             log("jumping to the hibernate kernel to boot it once: it parks, and is saved to \(file)")
             _ = try runProgram([kexec, "-e", "-x"])
-            let parked = try KeptHibernateKernel.readParked(window: window)
+            let parked = try KeptHibernateKernel.readParked(window: window, kexecImage: b.kexecImage)
             _ = try? runProgram([kexec, "-u"])
             try KeptHibernateKernel.save(UnsafeRawBufferPointer(parked.content.memory), bReentry: parked.bReentry, release: release,
                                          expected: expected, signer: options.signer, to: file)
@@ -525,7 +513,7 @@ public enum KexecJumpLayout {
         return nil
     }
 
-    /// "none [integrity] confidentiality": the bracketed mode.
+    /// Whether a kernel config file has CONFIG_KEXEC_JUMP=y.
     public static func configHasKexecJump(_ config: String) -> Bool {
         config.split(separator: "\n").contains { $0 == "CONFIG_KEXEC_JUMP=y" }
     }

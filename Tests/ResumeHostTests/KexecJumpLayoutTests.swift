@@ -103,8 +103,18 @@ final class KexecJumpLayoutTests: XCTestCase {
             """
         guard case let .success(addresses) = RealModeTrampoline.addresses(kallsyms: kallsyms) else { return XCTFail() }
         XCTAssertEqual(addresses["real_mode_header"], 0xffff_ffff_819a_d658)
-        XCTAssertEqual(RealModeTrampoline.address(of: "other", kallsyms: kallsyms), 0xffff_ffff_819a_d660)
-        XCTAssertNil(RealModeTrampoline.address(of: "kexec_image", kallsyms: kallsyms))
+        let scan = KallsymsScan.scanning(kallsyms + "\nffffffffc0123000 t other\t[a_module]", names: ["other", "kexec_image"])
+        XCTAssertEqual(scan.addresses, ["other": 0xffff_ffff_819a_d660], "a module's symbol of the same name is not the kernel's")
+        // Fed in pieces that cut lines anywhere, as read(2) returns them.
+        var pieces = KallsymsScan(names: RealModeTrampoline.symbols)
+        let bytes = Array((kallsyms + "\n").utf8)
+        for at in stride(from: 0, to: bytes.count, by: 7) {
+            bytes[at..<min(at + 7, bytes.count)].withUnsafeBytes { pieces.feed($0) }
+        }
+        XCTAssertEqual(pieces.addresses, addresses)
+        var long = KallsymsScan(names: ["x"])
+        [UInt8](repeating: 0x41, count: 5000).withUnsafeBytes { long.feed($0) }
+        XCTAssertTrue(long.malformed, "a line longer than kallsyms has is refused, not kept growing")
         XCTAssertEqual(RealModeTrampoline.range(addresses: addresses, header: 0x9_8000), .success(PhysicalRange(start: 0x9_8000, size: 0x7000)))
         XCTAssertEqual(RealModeTrampoline.range(addresses: addresses, header: 0xF_C000),
                        .failure(.init("real_mode_header points at 0xfc000, not a page below 1 MiB with 28672 bytes after it")))

@@ -17,35 +17,22 @@
 /// kernel's `reserve_real_mode` sizes it.
 public enum RealModeTrampoline {
     public static let symbols = ["real_mode_header", "real_mode_blob", "real_mode_blob_end"]
-    public static let path = "/proc/kallsyms", kcore = "/proc/kcore"
+    public static let path = KallsymsScan.path, kcore = "/proc/kcore"
     /// The trampoline lives below this (the kernel allocates it under 1 MiB).
     public static let limit: UInt64 = 1 << 20
 
-    /// The addresses of `symbols` in /proc/kallsyms ("ffffffff819ad658 b
-    /// real_mode_header"), or why not.
-    public static func addresses(kallsyms text: String) -> Result<[String: UInt64], Failure> {
-        var found: [String: UInt64] = [:]
-        for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ")
-            guard words.count >= 3, symbols.contains(String(words[2])), let address = parseHex(words[0]) else { continue }
-            guard address != 0 else {
-                return .failure(Failure("\(path) hides addresses (kernel.kptr_restrict): run as root"))
-            }
-            found[String(words[2])] = address
-        }
-        for name in symbols where found[name] == nil {
+    /// The addresses of `symbols` from a scan of /proc/kallsyms, or why not.
+    public static func addresses(_ scan: KallsymsScan) -> Result<[String: UInt64], Failure> {
+        if scan.hidden { return .failure(Failure("\(path) hides addresses (kernel.kptr_restrict): run as root")) }
+        for name in symbols where scan.addresses[name] == nil {
             return .failure(Failure("\(path) has no \(name) (a kernel without CONFIG_KALLSYMS_ALL lists no data symbols)"))
         }
-        return .success(found)
+        return .success(scan.addresses.filter { symbols.contains($0.key) })
     }
 
-    /// One symbol's address in /proc/kallsyms lines; nil if absent or hidden (0).
-    public static func address(of name: String, kallsyms text: String) -> UInt64? {
-        for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ")
-            if words.count >= 3, words[2] == name, let address = parseHex(words[0]), address != 0 { return address }
-        }
-        return nil
+    /// The same from the file's text.
+    public static func addresses(kallsyms text: String) -> Result<[String: UInt64], Failure> {
+        addresses(KallsymsScan.scanning(text, names: symbols))
     }
 
     /// The trampoline's physical range from the symbols' addresses, the

@@ -8,8 +8,6 @@ public struct VMCoreInfo: Sendable, Equatable {
     /// Where free pages can be told, or nil when a field is missing or has
     /// a value this code does not handle (then every page is saved).
     public var pages: StructPages?
-    /// KERNELOFFSET: how far KASLR moved the kernel from its link address.
-    public var kernelOffset: UInt64 = 0
 
     public struct StructPages: Sendable, Equatable {
         /// SYMBOL(vmemmap): the virtual base of the struct page array.
@@ -61,9 +59,7 @@ public struct VMCoreInfo: Sendable, Equatable {
         guard let idText = values["BUILD-ID"], let id = hexBytes(idText), !id.isEmpty, id.count <= ImageHeader.buildIDCapacity else {
             throw .field("vmcoreinfo", "has no BUILD-ID (the kernel must be linked with a build id)")
         }
-        var info = VMCoreInfo(release: release, buildID: id, pages: structPages(values))
-        info.kernelOffset = values["KERNELOFFSET"].flatMap { parseHex($0) } ?? 0
-        return info
+        return VMCoreInfo(release: release, buildID: id, pages: structPages(values))
     }
 
     static func structPages(_ v: [String: String]) -> StructPages? {
